@@ -1,0 +1,262 @@
+"""The App: services, hooks, events, channels, setup and teardown. Knows no transport."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from .channels import Connection, Publisher
+from .errors import BadRequest, MethodNotAllowed, NotFound
+from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
+from .service import ALL_METHODS
+
+log = logging.getLogger(__name__)
+EventListener = Callable[[str, str, Any, HookContext], Awaitable[None] | None]
+DispatchListener = Callable[[str, Any, list[str]], Awaitable[None]]
+ServiceFactory = Callable[[str], Awaitable[Any | None]]
+
+
+class ServiceHandle:
+    """What ``app.service(path)`` returns: a service's methods, run through their hooks."""
+
+    def __init__(self, app: App, path: str, service: Any, options: Mapping[str, Any]) -> None:
+        self.app = app
+        self.path = path
+        self.service = service
+        self.options = dict(options)
+        self.methods = frozenset(m for m in ALL_METHODS if callable(getattr(service, m, None)))
+        self.registry = HookRegistry()
+        self.publisher: Publisher | None = None
+        self._listeners: dict[str, list[Callable[[Any, HookContext], Any]]] = {}
+        self._chains: dict[str, tuple[tuple[int, int], HookChain]] = {}
+
+    def hooks(self, spec: Mapping[str, Any]) -> ServiceHandle:
+        """Register service hooks (see :mod:`backend.hooks`)."""
+        self.registry.register(spec)
+        return self
+
+    def publish(self, publisher: Publisher) -> None:
+        """Choose the channels that receive this service's events (overrides the app publisher)."""
+        self.publisher = publisher
+
+    def on(self, event: str, listener: Callable[[Any, HookContext], Any]) -> None:
+        """Call ``listener(record, context)`` in-process after each ``event`` (created, patched...)."""
+        self._listeners.setdefault(event, []).append(listener)
+
+    def chain(self, method: str) -> HookChain:
+        version = (self.app.registry.version, self.registry.version)
+        cached = self._chains.get(method)
+        if cached is None or cached[0] != version:
+            chain = HookChain.compile(self.app.registry, self.registry, method, (self.app.emit_events,))
+            self._chains[method] = cached = (version, chain)
+        return cached[1]
+
+    async def call(self, method: str, *args: Any, params: Params | None = None) -> HookContext:
+        """Run ``method`` through the hooks; never raises: the context carries ``error`` or ``result``."""
+        params = params if params is not None else Params()
+        ctx = HookContext(app=self.app, path=self.path, method=method, service=self, params=params)
+        if method not in self.methods:
+            ctx.error = MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+            return ctx
+        spec = ALL_METHODS[method]
+        values = dict(zip(spec.args, args, strict=False))
+        ctx.id = values.get("id")
+        ctx.data = values.get("data")
+        ctx.event = spec.event
+        if method == "update" and ctx.id is None:
+            ctx.error = BadRequest("You can not replace multiple instances. Did you mean 'patch'?")
+            return ctx
+        fn = getattr(self.service, method)
+
+        async def invoke(c: HookContext) -> Any:
+            call_args = [getattr(c, a) for a in spec.args]
+            return await fn(*call_args, c.params)
+
+        await run_hooks(ctx, self.chain(method), invoke)
+        if ctx.error is None and ctx.result is NOT_SET:
+            ctx.result = None
+        return ctx
+
+    async def _run(self, method: str, *args: Any, params: Params | None) -> Any:
+        ctx = await self.call(method, *args, params=params)
+        if ctx.error is not None:
+            raise ctx.error
+        return ctx.result
+
+    # Internal (server-side) calls: provider None, hooks run, errors raise.
+    async def find(self, params: Params | None = None) -> Any:
+        return await self._run("find", params=params)
+
+    async def get(self, id: Any, params: Params | None = None) -> Any:
+        return await self._run("get", id, params=params)
+
+    async def create(self, data: Any, params: Params | None = None) -> Any:
+        return await self._run("create", data, params=params)
+
+    async def update(self, id: Any, data: Any, params: Params | None = None) -> Any:
+        return await self._run("update", id, data, params=params)
+
+    async def patch(self, id: Any, data: Any, params: Params | None = None) -> Any:
+        return await self._run("patch", id, data, params=params)
+
+    async def remove(self, id: Any, params: Params | None = None) -> Any:
+        return await self._run("remove", id, params=params)
+
+
+class App:
+    """A Feathers-style application: ``use`` services, add hooks, publish events."""
+
+    def __init__(self, settings: Any = None) -> None:
+        self.settings = settings
+        self.services: dict[str, ServiceHandle] = {}
+        self.registry = HookRegistry()
+        self.publisher: Publisher | None = None
+        self.service_factory: ServiceFactory | None = None
+        self.connections: dict[str, Connection] = {}
+        self._event_listeners: list[EventListener] = []
+        self._dispatchers: list[DispatchListener] = []
+        self._connection_listeners: list[Callable[[Connection], Awaitable[None]]] = []
+        self._disconnect_listeners: list[Callable[[Connection], Awaitable[None]]] = []
+        self._setup_fns: list[Callable[[], Awaitable[None]]] = []
+        self._teardown_fns: list[Callable[[], Awaitable[None]]] = []
+        self._creating: dict[str, asyncio.Lock] = {}
+        self.started = False
+
+    # ------------------------------------------------------------------ services
+    async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:
+        """Register ``service`` at ``path`` (runs its ``setup`` when the app is already started)."""
+        path = path.strip("/")
+        handle = ServiceHandle(self, path, service, options or {})
+        self.services[path] = handle
+        if self.started and hasattr(service, "setup"):
+            await service.setup(self, path)
+        return handle
+
+    def service(self, path: str) -> ServiceHandle:
+        """The registered service at ``path`` (NotFound when there is none)."""
+        handle = self.services.get(path.strip("/"))
+        if handle is None:
+            raise NotFound(f"Service '{path}' not found")
+        return handle
+
+    async def resolve(self, path: str) -> ServiceHandle:
+        """Like :meth:`service`, but creates a dynamic service through ``service_factory``."""
+        path = path.strip("/")
+        handle = self.services.get(path)
+        if handle is not None:
+            return handle
+        if self.service_factory is None:
+            raise NotFound(f"Service '{path}' not found")
+        lock = self._creating.setdefault(path, asyncio.Lock())
+        async with lock:
+            if path not in self.services:
+                service = await self.service_factory(path)
+                if service is None:
+                    raise NotFound(f"Service '{path}' not found")
+                if path not in self.services:  # the factory may have registered it itself
+                    await self.use(path, service)
+        return self.services[path]
+
+    # ------------------------------------------------------------------ hooks and events
+    def hooks(self, spec: Mapping[str, Any]) -> App:
+        """Register app-level hooks, which wrap every service's hooks."""
+        self.registry.register(spec)
+        return self
+
+    def on_event(self, listener: EventListener) -> None:
+        """In-process listener of every service event: ``listener(path, event, record, ctx)``."""
+        self._event_listeners.append(listener)
+
+    def on_dispatch(self, listener: DispatchListener) -> None:
+        """Transports register here: ``listener(event_name, data, channels)`` sends an event out."""
+        self._dispatchers.append(listener)
+
+    def publish(self, publisher: Publisher) -> None:
+        """Default publisher: ``publisher(record, ctx)`` returns the channel names to send to."""
+        self.publisher = publisher
+
+    async def emit_events(self, ctx: HookContext) -> None:
+        """The last after hook of every call: one event per record of a successful write."""
+        if ctx.event is None or ctx.error is not None:
+            return
+        data = ctx.safe_result
+        records = data if isinstance(data, list) else [data]
+        handle = ctx.service
+        publisher = handle.publisher or self.publisher
+        for record in records:
+            calls = [(fn, (record, ctx)) for fn in handle._listeners.get(ctx.event, [])]
+            calls += [(fn, (ctx.path, ctx.event, record, ctx)) for fn in self._event_listeners]
+            for fn, args in calls:
+                try:
+                    res = fn(*args)
+                    if inspect.isawaitable(res):
+                        await res
+                except Exception:
+                    log.exception("event listener failed for %s %s", ctx.path, ctx.event)
+            if publisher is None or not self._dispatchers:
+                continue
+            channels = publisher(record, ctx)
+            if inspect.isawaitable(channels):
+                channels = await channels
+            names = _unique(channels or ())
+            if names:
+                for dispatch in self._dispatchers:
+                    await dispatch(f"{ctx.path} {ctx.event}", record, names)
+
+    # ------------------------------------------------------------------ connections
+    def on_connection(self, fn: Callable[[Connection], Awaitable[None]]) -> None:
+        self._connection_listeners.append(fn)
+
+    def on_disconnect(self, fn: Callable[[Connection], Awaitable[None]]) -> None:
+        self._disconnect_listeners.append(fn)
+
+    async def connected(self, conn: Connection) -> None:
+        """Transports call this for every new real-time connection."""
+        self.connections[conn.id] = conn
+        for fn in self._connection_listeners:
+            await fn(conn)
+
+    async def disconnected(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+        for fn in self._disconnect_listeners:
+            await fn(conn)
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_setup(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self._setup_fns.append(fn)
+
+    def on_teardown(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self._teardown_fns.append(fn)
+
+    async def setup(self) -> None:
+        """Set up every registered service, then the setup callbacks."""
+        for path, handle in list(self.services.items()):
+            if hasattr(handle.service, "setup"):
+                await handle.service.setup(self, path)
+        self.started = True
+        for fn in self._setup_fns:
+            await fn()
+
+    async def teardown(self) -> None:
+        """Tear services down, then the teardown callbacks (in reverse order of registration)."""
+        self.started = False
+        for handle in list(self.services.values()):
+            if hasattr(handle.service, "teardown"):
+                try:
+                    await handle.service.teardown()
+                except Exception:
+                    log.exception("teardown of %s failed", handle.path)
+        for fn in reversed(self._teardown_fns):
+            await fn()
+
+
+def _unique(names: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        name = getattr(n, "name", n)
+        if isinstance(name, str) and name not in out:
+            out.append(name)
+    return out

@@ -1,0 +1,45 @@
+"""Real-time connections and channels.
+
+A channel is a name; joining one is delegated to the transport that owns the connection (the
+socket.io transport maps channels to rooms, so python-socketio's Redis manager fans events out
+across processes). Publishers decide, per event, which channels receive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .hooks import HookContext
+
+
+@dataclass(eq=False)
+class Connection:
+    """One real-time client. ``data`` holds what hooks attach (user, authentication...)."""
+
+    id: str
+    provider: str
+    join_fn: Callable[[str], Awaitable[None]]
+    leave_fn: Callable[[str], Awaitable[None]]
+    data: dict[str, Any] = field(default_factory=dict)
+    channels: set[str] = field(default_factory=set)
+
+    async def join(self, *names: str) -> None:
+        for name in names:
+            if name not in self.channels:
+                self.channels.add(name)
+                await self.join_fn(name)
+
+    async def leave(self, *names: str) -> None:
+        for name in names:
+            if name in self.channels:
+                self.channels.discard(name)
+                await self.leave_fn(name)
+
+    async def leave_all(self) -> None:
+        await self.leave(*list(self.channels))
+
+
+Publisher = Callable[[Any, "HookContext"], "Iterable[str] | Awaitable[Iterable[str]] | None"]

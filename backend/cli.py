@@ -1,0 +1,68 @@
+"""``plume`` command line: ``plume serve`` (and ``plume sync``, from the Python client)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from .config import ConfigError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.config, {"host": args.host, "port": args.port, "database": args.database,
+                                               "data_dir": args.data_dir, "redis": args.redis})
+    except ConfigError as exc:
+        print(f"plume: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    from .web import create_web_app
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        web_app = asyncio.get_event_loop().run_until_complete(create_web_app(settings))
+    except (ConfigError, ValueError) as exc:
+        print(f"plume: cannot start: {exc}", file=sys.stderr)
+        return 2
+    print(f"Plume listening on http://{settings.host}:{settings.port} (database {settings.database_url})",
+          flush=True)
+    # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
+    # then runs on_cleanup, which tears the app down and closes the database after queued writes.
+    web.run_app(web_app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+                access_log=None, handle_signals=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``plume`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sync"]:
+        from python_client.cli import sync_main
+
+        return sync_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="plume", description="Plume realtime backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the server")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 3030)")
+    serve.add_argument("--database", help="sqlite:///path (default) or mongodb://host/db")
+    serve.add_argument("--data-dir", help="data directory (default ./data)")
+    serve.add_argument("--config", help="TOML configuration file")
+    serve.add_argument("--redis", help="redis:// URL: fan events out across processes")
+    sub.add_parser("sync", help="upload a run directory kept on disk (see python_client)")
+    args = parser.parse_args(argv)
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

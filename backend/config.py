@@ -1,0 +1,178 @@
+"""Settings: defaults < TOML config file < ``PLUME_*`` environment < command-line flags.
+
+Every value is validated when the server starts; a bad one stops it with a message naming the
+setting and where it came from (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .storage.base import AdapterOptions, Paginate
+
+MB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which and why."""
+
+
+@dataclass
+class Settings:
+    """Validated server settings. Sections owned by plugins stay plain dicts they validate."""
+
+    host: str = "127.0.0.1"
+    port: int = 3030
+    data_dir: Path = Path("./data")
+    database: str = ""  # empty: sqlite:///<data_dir>/plume.sqlite3
+    services: str | list[str] = "*"  # dynamic-service whitelist
+    max_body: int = 10 * MB
+    redis: str | None = None
+    cors: list[str] = field(default_factory=lambda: ["*"])
+    log_level: str = "INFO"
+    schemas_dir: Path = Path(__file__).resolve().parent.parent / "schemas"
+    service_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # authentication, uploads, ...
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{(self.data_dir / 'plume.sqlite3').as_posix()}"
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A plugin's own table of the config file (``[uploads]``, ``[authentication]``...)."""
+        return self.sections.get(name, {})
+
+    def adapter_options(self, name: str, schema: Mapping[str, Any] | None = None) -> AdapterOptions:
+        """Storage options of service ``name`` (from ``[services.<name>]``, else defaults)."""
+        return service_options(name, self.service_options.get(name, {}), schema)
+
+
+_SCALARS: dict[str, type] = {"host": str, "port": int, "database": str, "max_body": int,
+                             "redis": str, "log_level": str}
+_PATHS = ("data_dir", "schemas_dir")
+# Tables owned by plugins (validated by them): allowed in the file, kept as dicts.
+PLUGIN_SECTIONS = {"authentication", "permissions", "uploads", "conversion", "models", "assets", "storage"}
+_ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE", "data_dir": "PLUME_DATA_DIR",
+        "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
+        "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR"}
+
+
+def service_options(name: str, raw: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> AdapterOptions:
+    """Validate one ``[services.<name>]`` table."""
+    where = f"services.{name}"
+    unknown = set(raw) - {"id", "paginate", "multi", "schema", "indexes"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {sorted(unknown)}")
+    opts = AdapterOptions(schema=schema)
+    if "id" in raw:
+        if not isinstance(raw["id"], str) or not raw["id"] or raw["id"].startswith("$"):
+            raise ConfigError(f"{where}.id must be a field name")
+        opts.id = raw["id"]
+    if "paginate" in raw:
+        p = raw["paginate"]
+        if p is False:
+            opts.paginate = None
+        elif isinstance(p, Mapping) and set(p) <= {"default", "max", "total"}:
+            d, m = p.get("default", 100), p.get("max", max(1000, p.get("default", 100)))
+            if not (isinstance(d, int) and isinstance(m, int) and 0 < d <= m):
+                raise ConfigError(f"{where}.paginate needs integers 0 < default <= max")
+            opts.paginate = Paginate(d, m, bool(p.get("total", True)))
+        elif p is not True:
+            raise ConfigError(f"{where}.paginate must be false or {{default, max, total}}")
+    if "multi" in raw:
+        m = raw["multi"]
+        if isinstance(m, list) and set(m) <= {"create", "patch", "remove"}:
+            opts.multi = list(m)
+        elif isinstance(m, bool):
+            opts.multi = m
+        else:
+            raise ConfigError(f"{where}.multi must be true, false or a list of create/patch/remove")
+    if "indexes" in raw:
+        if not isinstance(raw["indexes"], list):
+            raise ConfigError(f"{where}.indexes must be a list")
+        opts.indexes = list(raw["indexes"])
+    return opts
+
+
+def _convert(key: str, value: Any, origin: str) -> Any:
+    try:
+        if key in _PATHS:
+            return Path(str(value))
+        if key == "services":
+            if value == "*" or isinstance(value, list):
+                return value
+            if isinstance(value, str):
+                return [s.strip() for s in value.split(",") if s.strip()]
+            raise ValueError("must be \"*\" or a list of service names")
+        if key == "cors":
+            return [value] if isinstance(value, str) else [str(v) for v in value]
+        kind = _SCALARS[key]
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError("must be an integer")
+            out = int(value)
+            if key == "port" and not 0 <= out <= 65535:
+                raise ValueError("must be a port number")
+            if key == "max_body" and out <= 0:
+                raise ValueError("must be positive")
+            return out
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key} (from {origin}): {exc}") from None
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from the layers; raise :class:`ConfigError` on any bad value."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    config_file = config_file or environ.get("PLUME_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        try:
+            layers.append((str(path), tomllib.loads(path.read_text())))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    layers.append(("environment", {k: environ[v] for k, v in _ENV.items() if v in environ}))
+    layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+    for origin, layer in layers:
+        for key, value in layer.items():
+            if key == "services" and isinstance(value, Mapping):
+                _read_service_tables(settings, value, origin)
+                continue
+            if key in PLUGIN_SECTIONS:
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{key} (from {origin}) must be a table")
+                settings.sections[key] = {**settings.sections.get(key, {}), **value}
+            elif key in _SCALARS or key in _PATHS or key in ("services", "cors"):
+                setattr(settings, key, _convert(key, value, origin))
+            else:
+                raise ConfigError(f"unknown setting '{key}' (from {origin})")
+    for name, raw in settings.service_options.items():
+        service_options(name, raw)  # validate now, fail at start
+    return settings
+
+
+def _read_service_tables(settings: Settings, tables: Mapping[str, Any], origin: str) -> None:
+    """``[services.<name>]`` option tables; ``allow`` inside ``[services]`` is the whitelist.
+
+    (TOML cannot hold both ``services = "*"`` and ``[services.x]`` tables, hence ``allow``.)
+    """
+    for name, opts in tables.items():
+        if name == "allow":
+            settings.services = _convert("services", opts, origin)
+        elif isinstance(opts, Mapping):
+            settings.service_options[name] = {**settings.service_options.get(name, {}), **opts}
+        else:
+            raise ConfigError(f"services.{name} (from {origin}) must be a table of options")

@@ -1,0 +1,56 @@
+"""The one method table. Routes, socket handlers, event names and the client derive from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A service method: its positional arguments, its REST form and the event a write emits."""
+
+    name: str
+    args: tuple[str, ...]  # positional arguments before ``params``
+    http_verb: str
+    with_id: Literal["no", "yes", "optional"]  # is the id part of the REST URL?
+    status: int  # REST success status
+    event: str | None  # event emitted after success (None for reads)
+
+    @property
+    def arity(self) -> int:
+        """Number of arguments including the trailing params/query."""
+        return len(self.args) + 1
+
+
+METHODS: dict[str, MethodSpec] = {
+    m.name: m
+    for m in (
+        MethodSpec("find", (), "GET", "no", 200, None),
+        MethodSpec("get", ("id",), "GET", "yes", 200, None),
+        MethodSpec("create", ("data",), "POST", "no", 201, "created"),
+        MethodSpec("update", ("id", "data"), "PUT", "yes", 200, "updated"),
+        MethodSpec("patch", ("id", "data"), "PATCH", "optional", 200, "patched"),
+        MethodSpec("remove", ("id",), "DELETE", "optional", 200, "removed"),
+    )
+}
+
+# Custom methods a service may offer; the REST transport maps them to
+# ``POST /<path>/upload`` (multipart parts as ``data``) and ``GET /<path>/<id>/<filename>``.
+CUSTOM_METHODS: dict[str, MethodSpec] = {
+    "upload": MethodSpec("upload", ("data",), "POST", "no", 201, None),
+    "download": MethodSpec("download", ("id", "data"), "GET", "yes", 200, None),
+}
+ALL_METHODS: dict[str, MethodSpec] = {**METHODS, **CUSTOM_METHODS}
+
+EVENTS: tuple[str, ...] = tuple(m.event for m in METHODS.values() if m.event)
+
+
+def rest_method(verb: str, has_id: bool) -> MethodSpec | None:
+    """The method a REST verb on a collection (``has_id=False``) or a record maps to."""
+    for spec in METHODS.values():
+        if spec.http_verb != verb:
+            continue
+        if spec.with_id == "optional" or (spec.with_id == "yes") == has_id:
+            return spec
+    return None

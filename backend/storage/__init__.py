@@ -1,0 +1,62 @@
+"""Storage chosen by URL: ``sqlite:///path`` (default), ``memory://``, ``mongodb://...``."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from .base import AdapterOptions, StorageAdapter
+from .memory import MemoryAdapter
+
+
+class Storage(abc.ABC):
+    """A database: makes an adapter per service and closes once at shutdown."""
+
+    url: str
+
+    @abc.abstractmethod
+    def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
+        """The adapter of service ``name``."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Finish pending writes and close."""
+
+
+class MemoryStorage(Storage):
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+
+    def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
+        return MemoryAdapter(name, options)
+
+
+class SqliteStorage(Storage):
+    def __init__(self, url: str) -> None:
+        from .sqlite_db import SqliteDatabase
+
+        self.url = url
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
+        self.db = SqliteDatabase(path or ":memory:")
+
+    def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
+        from .sqlite import SqliteAdapter
+
+        return SqliteAdapter(name, self.db, options)
+
+    async def close(self) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, self.db.close)
+
+
+def open_storage(url: str, **kwargs: Any) -> Storage:
+    """The storage for ``url`` by its scheme (ValueError for an unknown one)."""
+    if url.startswith("sqlite:"):
+        return SqliteStorage(url)
+    if url.startswith("memory:"):
+        return MemoryStorage(url)
+    if url.startswith(("mongodb:", "mongodb+srv:", "mongomock:")):
+        from .mongodb import MongoStorage  # type: ignore[import-not-found]
+
+        return MongoStorage(url, **kwargs)
+    raise ValueError(f"unsupported database URL {url!r} (use sqlite:///path or mongodb://host/db)")

@@ -1,0 +1,250 @@
+"""The adapter base class: Feathers method semantics on top of a few storage primitives.
+
+The base owns options (id field, paginate, multi), query sanitising, pagination, ``$select``
+and the id-plus-query rules; an adapter implements only ``_find``, ``_count``, ``_distinct``,
+``_insert``, ``_replace``, ``_patch`` and ``_delete`` over the condition tree of
+:mod:`backend.query`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from ..errors import BadRequest, MethodNotAllowed, NotFound
+from ..hooks import Params
+from ..query import Cond, IdIn, Query, conjoin, parse, split_path
+
+MULTI_METHODS = ("create", "patch", "remove")
+
+
+def new_id() -> str:
+    """A fresh 24-hex ObjectId-style id (time-ordered, unique across processes)."""
+    return str(ObjectId())
+
+
+@dataclass
+class Paginate:
+    default: int = 100
+    max: int = 1000
+    total: bool = True  # False skips counting (large collections) but keeps the response shape
+
+
+@dataclass
+class AdapterOptions:
+    """Per-service storage options (settable per service in the configuration)."""
+
+    id: str = "_id"
+    paginate: Paginate | None = field(default_factory=Paginate)
+    multi: bool | list[str] = False
+    schema: Mapping[str, Any] | None = None  # drives REST query coercion
+    indexes: list[Any] = field(default_factory=list)
+
+    def allows_multi(self, method: str) -> bool:
+        return self.multi is True or (isinstance(self.multi, list) and method in self.multi)
+
+
+class StorageAdapter(abc.ABC):
+    """A Feathers service backed by storage. Subclasses implement the underscore primitives."""
+
+    def __init__(self, name: str, options: AdapterOptions | None = None) -> None:
+        self.name = name
+        self.options = options or AdapterOptions()
+
+    # ----------------------------------------------------------- primitives (adapters implement)
+    @abc.abstractmethod
+    async def _find(self, query: Query) -> list[dict[str, Any]]:
+        """Records matching ``query.where``, sorted by ``query.sort``, then ``skip``/``limit``
+        (``limit=None`` is unlimited). Full records: the base applies ``$select``."""
+
+    @abc.abstractmethod
+    async def _count(self, where: Cond) -> int:
+        """How many records match ``where``."""
+
+    @abc.abstractmethod
+    async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
+        """Distinct values of ``path`` over the records matching ``where`` (missing values excluded)."""
+
+    @abc.abstractmethod
+    async def _insert(self, records: list[dict[str, Any]]) -> None:
+        """Store new records (ids already set); Conflict if an id exists, and then store none."""
+
+    @abc.abstractmethod
+    async def _replace(self, key: str, record: dict[str, Any]) -> bool:
+        """Replace the record whose id string is ``key``; False if it is gone."""
+
+    @abc.abstractmethod
+    async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
+        """Set the top-level fields of ``data`` on each record of ``keys``."""
+
+    @abc.abstractmethod
+    async def _delete(self, keys: list[str]) -> None:
+        """Delete the records of ``keys``."""
+
+    async def setup(self, app: Any, path: str) -> None:  # noqa: B027 - optional
+        """Open connections, create indexes."""
+
+    async def teardown(self) -> None:  # noqa: B027 - optional
+        """Close connections."""
+
+    # ----------------------------------------------------------- helpers
+    @property
+    def id_field(self) -> str:
+        return self.options.id
+
+    def key(self, id: Any) -> str:
+        """The string form of an id under which a record is addressed."""
+        if isinstance(id, (dict, list, bool)) or id is None:
+            raise BadRequest(f"Invalid id '{id}'")
+        key = str(id)
+        if not key or len(key) > 512:
+            raise NotFound(f"No record found for id '{key[:100]}'")
+        return key
+
+    def _parse(self, params: Params, *, paginate: bool = False) -> Query:
+        pag = self._paginate(params) if paginate else None
+        return parse(
+            params.query,
+            text=params.query_is_text,
+            schema=self.options.schema,
+            default_limit=pag.default if pag else None,
+            max_limit=pag.max if pag else None,
+        )
+
+    def _paginate(self, params: Params) -> Paginate | None:
+        override = params.extra.get("paginate", None)
+        if override is False:
+            return None
+        if isinstance(override, Paginate):
+            return override
+        return self.options.paginate
+
+    def _select(self, records: list[dict[str, Any]], select: list[str] | None) -> list[dict[str, Any]]:
+        if select is None:
+            return records
+        keep = [split_path(s) for s in select]
+        out = []
+        for rec in records:
+            sel: dict[str, Any] = {self.id_field: rec.get(self.id_field)}
+            for path in keep:
+                src: Any = rec
+                for part in path:
+                    src = src.get(part, _MISSING) if isinstance(src, dict) else _MISSING
+                if src is _MISSING:
+                    continue
+                dst = sel
+                for part in path[:-1]:
+                    dst = dst.setdefault(part, {})
+                dst[path[-1]] = src
+            out.append(sel)
+        return out
+
+    async def _one(self, id: Any, params: Params) -> tuple[str, dict[str, Any], Query]:
+        key = self.key(id)
+        q = self._parse(params)
+        found = await self._find(Query(where=conjoin(IdIn((key,)), q.where), limit=1))
+        if not found:
+            raise NotFound(f"No record found for id '{key}'")
+        return key, found[0], q
+
+    def _check_multi(self, method: str) -> None:
+        if not self.options.allows_multi(method):
+            verb = {"create": "create", "patch": "patch", "remove": "remove"}[method]
+            raise MethodNotAllowed(f"Can not {verb} multiple entries")
+
+    def _check_data(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise BadRequest("Data must be an object")
+        for name in data:
+            if not isinstance(name, str) or not name or name.startswith("$") or "\x00" in name:
+                raise BadRequest(f"Invalid field name '{str(name)[:100]}'")
+        return data
+
+    # ----------------------------------------------------------- Feathers methods
+    async def find(self, params: Params) -> Any:
+        """``find``: a page ``{total, limit, skip, data}`` or a plain list when unpaginated."""
+        pag = self._paginate(params)
+        q = self._parse(params, paginate=True)
+        if q.distinct is not None:
+            return await self._distinct(q.distinct, q.where)
+        if pag is None:
+            return self._select(await self._find(q), q.select)
+        data = self._select(await self._find(q), q.select) if q.limit != 0 else []
+        if pag.total or q.limit == 0:
+            total = await self._count(q.where)
+        else:
+            total = -1
+        return {"total": total, "limit": q.limit, "skip": q.skip, "data": data}
+
+    async def get(self, id: Any, params: Params) -> dict[str, Any]:
+        _, record, q = await self._one(id, params)
+        return self._select([record], q.select)[0]
+
+    async def create(self, data: Any, params: Params) -> Any:
+        many = isinstance(data, list)
+        if many:
+            self._check_multi("create")
+        items = [self._check_data(d) for d in (data if many else [data])]
+        records = []
+        for item in items:
+            rec = dict(item)
+            if rec.get(self.id_field) is None:
+                rec[self.id_field] = new_id()
+            else:
+                self.key(rec[self.id_field])
+            records.append(rec)
+        if records:
+            await self._insert(records)
+        q = self._parse(params)
+        out = self._select(records, q.select)
+        return out if many else out[0]
+
+    async def update(self, id: Any, data: Any, params: Params) -> dict[str, Any]:
+        if id is None:
+            raise BadRequest("You can not replace multiple instances. Did you mean 'patch'?")
+        data = self._check_data(data)
+        key, current, q = await self._one(id, params)
+        record = {**data, self.id_field: current[self.id_field]}
+        if not await self._replace(key, record):
+            raise NotFound(f"No record found for id '{key}'")
+        return self._select([record], q.select)[0]
+
+    async def patch(self, id: Any, data: Any, params: Params) -> Any:
+        data = {k: v for k, v in self._check_data(data).items() if k != self.id_field}
+        if id is None:
+            self._check_multi("patch")
+            q = self._parse(params)
+            targets = await self._find(Query(where=q.where))
+        else:
+            _, current, q = await self._one(id, params)
+            targets = [current]
+        keys = [self.key(r[self.id_field]) for r in targets]
+        if keys and data:
+            await self._patch(keys, data)
+        records = [{**r, **data} for r in targets]
+        out = self._select(records, q.select)
+        return out if id is None else out[0]
+
+    async def remove(self, id: Any, params: Params) -> Any:
+        if id is None:
+            self._check_multi("remove")
+            q = self._parse(params)
+            targets = await self._find(Query(where=q.where))
+        else:
+            _, current, q = await self._one(id, params)
+            targets = [current]
+        if targets:
+            await self._delete([self.key(r[self.id_field]) for r in targets])
+        out = self._select(targets, q.select)
+        return out if id is None else out[0]
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()

@@ -1,0 +1,187 @@
+"""REST transport (aiohttp): HTTP verb → service method, status codes, uploads, downloads.
+
+Routes derive from :mod:`backend.service`: ``/<path>`` and ``/<path>/<id>`` for the six methods,
+``POST /<path>/upload`` and ``GET /<path>/<id>/<filename>`` for services that offer ``upload``
+and ``download``. Every failure answers with the Feathers error JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import BodyPartReader, web
+
+from ..app import App, ServiceHandle
+from ..errors import (
+    BadRequest,
+    FeathersError,
+    GeneralError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    convert,
+)
+from ..hooks import HookContext, Params
+from ..query import parse_query_string
+from ..service import rest_method
+from ..uploads import Download
+from .common import dumps, js_falsy, loads
+from .ranges import serve_download
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BODY_VERBS = ("POST", "PUT", "PATCH")
+
+
+def error_response(err: FeathersError) -> web.Response:
+    return web.Response(status=err.code, body=dumps(err.to_json()), content_type="application/json")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as Feathers error JSON, never an HTML page or a stack trace."""
+    try:
+        return await handler(request)
+    except FeathersError as err:
+        return error_response(err)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(PayloadTooLarge("Request body is too large"))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        cls = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}.get(exc.status)
+        err = cls(exc.reason) if cls else (BadRequest(exc.reason) if exc.status < 500 else GeneralError(exc.reason))
+        return error_response(err)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(GeneralError("Internal server error"))
+
+
+class _Part:
+    """A multipart part as the transport-agnostic :class:`backend.uploads.UploadPart`."""
+
+    def __init__(self, part: BodyPartReader) -> None:
+        self._part = part
+        self.name = part.name or ""
+        self.filename = part.filename
+        self.content_type = part.headers.get("Content-Type")
+
+    async def read_chunk(self, size: int = 65536) -> bytes:
+        try:
+            return await self._part.read_chunk(size)
+        except ValueError as exc:  # aiohttp's message for a broken multipart body
+            raise BadRequest(f"Malformed multipart body: {exc}") from None
+
+
+async def _parts(request: web.Request) -> AsyncIterator[_Part]:
+    if not request.content_type.startswith("multipart/"):
+        raise BadRequest("Uploads must be multipart/form-data")
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                return
+            if isinstance(part, BodyPartReader):
+                yield _Part(part)
+                await part.release()  # skip what the service did not read
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        raise BadRequest(f"Malformed multipart body: {exc}") from None
+
+
+class RestTransport:
+    """Maps HTTP requests onto the app's services."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def params(self, request: web.Request) -> Params:
+        return Params(
+            query=parse_query_string(request.query_string),
+            provider="rest",
+            headers=request.headers,
+            query_is_text=True,
+            extra={"ip": request.remote},
+        )
+
+    async def locate(self, segments: list[str]) -> tuple[ServiceHandle, list[str]]:
+        """The service a path names and the segments after it (longest registered prefix first)."""
+        for cut in range(len(segments), 0, -1):
+            handle = self.app.services.get("/".join(segments[:cut]))
+            if handle is not None:
+                return handle, segments[cut:]
+        if 1 <= len(segments) <= 3:
+            return await self.app.resolve(segments[0]), segments[1:]
+        raise NotFound(f"Page not found: /{'/'.join(segments)}")
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw = request.raw_path.split("?", 1)[0]
+        segments = [unquote(s) for s in raw.strip("/").split("/") if s]
+        if not segments:
+            raise NotFound("Page not found: /")
+        handle, rest = await self.locate(segments)
+        verb = request.method.upper()
+        if len(rest) > 2:
+            raise NotFound(f"Page not found: {raw}")
+        if len(rest) == 2 or (rest == ["upload"] and verb == "POST" and "upload" in handle.methods):
+            return await self.transfer(request, handle, rest)
+        method = rest_method("GET" if verb == "HEAD" else verb, bool(rest))
+        if method is None:
+            raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
+        params = self.params(request)
+        data: Any = None
+        if verb in BODY_VERBS:
+            body = await request.read()
+            data = loads(body) if body.strip() else {}
+        args: list[Any] = []
+        for name in method.args:
+            args.append(rest[0] if name == "id" and rest else None if name == "id" else data)
+        ctx = await handle.call(method.name, *args, params=params)
+        return self.respond(ctx, method.status)
+
+    def respond(self, ctx: HookContext, status: int) -> web.Response:
+        if ctx.error is not None:
+            err = convert(ctx.error)
+            if not isinstance(ctx.error, FeathersError):
+                log.error("error in %s.%s", ctx.path, ctx.method, exc_info=ctx.error)
+            return error_response(err)
+        result = ctx.safe_result
+        if js_falsy(result):
+            return web.Response(status=204)
+        try:
+            body = dumps(result)
+        except TypeError:
+            log.error("result of %s.%s is not JSON", ctx.path, ctx.method)
+            return error_response(GeneralError("Result is not serialisable"))
+        return web.Response(status=ctx.status_code or status, body=body, content_type="application/json")
+
+    async def transfer(self, request: web.Request, handle: ServiceHandle, rest: list[str]) -> web.StreamResponse:
+        """``POST /<path>/upload`` and ``GET|HEAD /<path>/<id>/<filename>``."""
+        verb = request.method.upper()
+        params = self.params(request)
+        if rest == ["upload"] and verb == "POST":
+            ctx = await handle.call("upload", _parts(request), params=params)
+            return self.respond(ctx, 201)
+        if verb not in ("GET", "HEAD") or "download" not in handle.methods:
+            raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
+        ctx = await handle.call("download", rest[0], rest[1], params=params)
+        if ctx.error is not None:
+            return self.respond(ctx, 200)
+        if not isinstance(ctx.result, Download):
+            raise GeneralError("download did not return a file")
+        return await serve_download(request, ctx.result)
+
+
+def add_rest(web_app: web.Application, app: App) -> RestTransport:
+    """Mount the REST routes (after any more specific routes already added)."""
+    transport = RestTransport(app)
+
+    async def info(_: web.Request) -> web.Response:
+        return web.Response(body=dumps({"services": sorted(app.services)}), content_type="application/json")
+
+    web_app.router.add_get("/info", info)
+    web_app.router.add_route("*", "/{tail:.*}", transport.handle)
+    return transport

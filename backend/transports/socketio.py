@@ -1,0 +1,116 @@
+"""socket.io transport (python-socketio, Engine.IO 4): the Feathers socket protocol.
+
+Clients call ``emit(method, path, ...args, ack)`` and get ``ack(error)`` or ``ack(null, result)``;
+events go to rooms named after the app's channels, so that python-socketio's Redis manager fans
+them out to every process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from ..app import App
+from ..channels import Connection
+from ..errors import BadRequest, FeathersError, GeneralError, MethodNotAllowed, convert
+from ..hooks import Params
+from ..service import METHODS
+from .common import check_depth
+
+log = logging.getLogger(__name__)
+
+
+class SocketIOTransport:
+    """Serves the app's services to socket.io clients at ``/socket.io``."""
+
+    def __init__(self, app: App, *, redis_url: str | None = None, max_message: int = 10 * 1024 * 1024,
+                 cors: list[str] | str = "*") -> None:
+        self.app = app
+        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=manager,
+            cors_allowed_origins=cors if cors != ["*"] else "*",
+            max_http_buffer_size=max_message,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self.on_connect)
+        self.sio.on("disconnect", self.on_disconnect)
+        self.sio.on("*", self.on_call)
+        app.on_dispatch(self.dispatch)
+
+    def attach(self, web_app: web.Application) -> None:
+        self.sio.attach(web_app, socketio_path="socket.io")
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        sio = self.sio
+
+        async def join(room: str) -> None:
+            await sio.enter_room(sid, room)
+
+        async def leave(room: str) -> None:
+            await sio.leave_room(sid, room)
+
+        request = environ.get("aiohttp.request")
+        conn = Connection(id=sid, provider="socketio", join_fn=join, leave_fn=leave)
+        conn.data["headers"] = dict(request.headers) if request is not None else {}
+        conn.data["ip"] = request.remote if request is not None else None
+        conn.data["handshake_auth"] = auth
+        await self.app.connected(conn)
+        await sio.emit("init", {"auth": bool(getattr(self.app, "auth_enabled", False)),
+                                "services": sorted(self.app.services)}, to=sid)
+
+    async def on_disconnect(self, sid: str, *_: Any) -> None:
+        conn = self.app.connections.get(sid)
+        if conn is not None:
+            await self.app.disconnected(conn)
+
+    async def on_call(self, method: str, sid: str, *args: Any) -> Any:
+        """One Feathers call; the return value is the ack's arguments."""
+        try:
+            return (None, await self._call(method, sid, list(args)))
+        except FeathersError as err:
+            return err.to_json()
+        except Exception:
+            log.exception("unexpected socket.io error in %s", method)
+            return GeneralError("Internal server error").to_json()
+
+    async def _call(self, method: str, sid: str, args: list[Any]) -> Any:
+        spec = METHODS.get(method)
+        if spec is None:
+            raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+        if not args or not isinstance(args[0], str):
+            raise BadRequest("The first argument must be a service path")
+        path, rest = args[0], args[1:]
+        if len(rest) > spec.arity:
+            raise BadRequest(f"Too many arguments for '{method}' method")
+        handle = await self.app.resolve(path)
+        rest += [None] * (spec.arity - len(rest))
+        values = dict(zip([*spec.args, "query"], rest, strict=True))
+        query = values.pop("query") or {}
+        if not isinstance(query, dict):
+            raise BadRequest("The query must be an object")
+        check_depth(query)
+        if "data" in values:
+            values["data"] = {} if values["data"] is None else values["data"]
+            check_depth(values["data"])
+        if isinstance(values.get("id"), (dict, list)):
+            raise BadRequest("Invalid id")
+        conn = self.app.connections.get(sid)
+        data = conn.data if conn else {}
+        params = Params(query=query, provider="socketio", connection=conn, user=data.get("user"),
+                        authentication=data.get("authentication"), headers=data.get("headers", {}),
+                        extra={"ip": data.get("ip")})
+        ctx = await handle.call(method, *[values[a] for a in spec.args], params=params)
+        if ctx.error is not None:
+            if not isinstance(ctx.error, FeathersError):
+                log.error("error in %s.%s", ctx.path, method, exc_info=ctx.error)
+            raise convert(ctx.error)
+        return ctx.safe_result
+
+    async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
+        await self.sio.emit(event, data, to=channels)

@@ -1,0 +1,56 @@
+"""The aiohttp application: both transports over one App, CORS, body limits, lifecycle."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from .app import App
+from .config import Settings
+from .server import create_app
+from .transports.rest import add_rest, errors_middleware
+from .transports.socketio import SocketIOTransport
+
+log = logging.getLogger(__name__)
+APP_KEY = web.AppKey("plume_app", App)
+CORS_HEADERS = "Authorization, Content-Type, X-Service-Method, Range, If-None-Match"
+
+
+def _cors(origins: list[str]) -> web.middleware:
+    @web.middleware
+    async def cors(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        allow = origin if origin and ("*" in origins or origin in origins) else None
+        if request.method == "OPTIONS" and allow:
+            resp: web.StreamResponse = web.Response(status=204)
+        else:
+            resp = await handler(request)
+        if allow:
+            resp.headers["Access-Control-Allow-Origin"] = allow
+            resp.headers["Vary"] = "Origin"
+            resp.headers["Access-Control-Allow-Credentials"] = "true"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+            resp.headers["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, ETag"
+        return resp
+
+    return cors
+
+
+async def create_web_app(settings: Settings, app: App | None = None) -> web.Application:
+    """The aiohttp application serving ``settings`` (creates and sets up the App when not given)."""
+    app = app or await create_app(settings)
+    web_app = web.Application(client_max_size=settings.max_body,
+                              middlewares=[_cors(settings.cors), errors_middleware])
+    web_app[APP_KEY] = app
+    sockets = SocketIOTransport(app, redis_url=settings.redis, max_message=settings.max_body,
+                                cors=settings.cors)
+    sockets.attach(web_app)
+    add_rest(web_app, app)
+
+    async def on_cleanup(_: web.Application) -> None:
+        await app.teardown()
+
+    web_app.on_cleanup.append(on_cleanup)
+    return web_app
