@@ -124,6 +124,7 @@ class App:
         self._teardown_fns: list[Callable[[], Awaitable[None]]] = []
         self._creating: dict[str, asyncio.Lock] = {}
         self.started = False
+        self.auth_enabled = False  # set by the authentication plugin; announced in socket.io `init`
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:

@@ -25,6 +25,12 @@ class Connection:
     leave_fn: Callable[[str], Awaitable[None]]
     data: dict[str, Any] = field(default_factory=dict)
     channels: set[str] = field(default_factory=set)
+    disconnect_fn: Callable[[], Awaitable[None]] | None = None
+
+    async def disconnect(self) -> None:
+        """Close the connection from the server side (an expired token, say)."""
+        if self.disconnect_fn is not None:
+            await self.disconnect_fn()
 
     async def join(self, *names: str) -> None:
         for name in names:

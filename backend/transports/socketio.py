@@ -56,7 +56,10 @@ class SocketIOTransport:
             await sio.leave_room(sid, room)
 
         request = environ.get("aiohttp.request")
-        conn = Connection(id=sid, provider="socketio", join_fn=join, leave_fn=leave)
+        async def disconnect() -> None:
+            await sio.disconnect(sid)
+
+        conn = Connection(id=sid, provider="socketio", join_fn=join, leave_fn=leave, disconnect_fn=disconnect)
         conn.data["headers"] = dict(request.headers) if request is not None else {}
         conn.data["ip"] = request.remote if request is not None else None
         conn.data["handshake_auth"] = auth
