@@ -1,0 +1,230 @@
+"""``ConversionPool``: the asyncio front-end the server uses to run conversions in worker processes.
+
+TensorFlow is only ever imported by the spawned workers; this module (and everything the server
+imports from the package) stays light. Waiting on a worker happens in a thread, so the event loop
+only ever awaits futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConversionError, PoolBusyError, PoolClosedError
+from .jobs import ConversionJob, ConversionResult
+from .worker import DEFAULT_HANDLER, DEFAULT_WARMUP, WorkerDied, WorkerProcess, WorkerTimeout
+
+
+@dataclass
+class _Slot:
+    """One worker position: the current (or starting) worker process and its dispatcher task."""
+
+    index: int
+    starting: asyncio.Task[WorkerProcess] | None = None
+    dispatcher: asyncio.Task[None] | None = None
+    processes: set[WorkerProcess] = field(default_factory=set)
+
+
+class ConversionPool:
+    """Run :class:`ConversionJob` s in long-lived, spawned worker processes.
+
+    Args:
+        workers: Number of worker processes (each costs ~500 MB once TensorFlow is imported).
+        max_jobs_per_worker: Recycle a worker after this many jobs, bounding leaks in TensorFlow.
+        job_timeout: Seconds a job may run; past it the worker is killed and replaced and the job
+            fails with ``error_kind == "timeout"``.
+        max_queued: Jobs that may wait for a worker; beyond it :meth:`convert` raises
+            :class:`PoolBusyError` instead of queueing without bound.
+        startup_timeout: Seconds a new worker may take to import TensorFlow and report ready.
+        handler: Dotted ``"module:function"`` the worker runs per job (tests inject faults here).
+        warmup: Dotted ``"module:function"`` the worker runs once at start, or ``None``.
+
+    Workers start lazily on the first job, or eagerly with :meth:`start`. A replacement worker is
+    started as soon as one is retired, killed or crashes, so the next job usually finds it warm.
+    """
+
+    def __init__(
+        self,
+        workers: int = 1,
+        max_jobs_per_worker: int = 50,
+        job_timeout: float = 120.0,
+        max_queued: int = 32,
+        startup_timeout: float = 120.0,
+        handler: str = DEFAULT_HANDLER,
+        warmup: str | None = DEFAULT_WARMUP,
+    ) -> None:
+        if workers < 1 or max_jobs_per_worker < 1 or max_queued < 1:
+            raise ValueError("workers, max_jobs_per_worker and max_queued must be at least 1")
+        if job_timeout <= 0 or startup_timeout <= 0:
+            raise ValueError("job_timeout and startup_timeout must be positive")
+        self.workers = workers
+        self.max_jobs_per_worker = max_jobs_per_worker
+        self.job_timeout = job_timeout
+        self.max_queued = max_queued
+        self.startup_timeout = startup_timeout
+        self._handler = handler
+        self._warmup = warmup
+        self._slots = [_Slot(index) for index in range(workers)]
+        # Threads only wait on pipes and processes (no Python work), so they do not hold the GIL
+        # for long. Per slot: one running/awaiting a job, one starting a replacement, one stopping.
+        self._executor = ThreadPoolExecutor(max_workers=3 * workers, thread_name_prefix="plume-conversion")
+        self._queue: asyncio.Queue[tuple[ConversionJob, asyncio.Future[ConversionResult]]] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    # ----------------------------------------------------------------- public API
+    async def start(self) -> None:
+        """Start every worker now and wait until all are warm (optional; jobs start them lazily).
+
+        Raises:
+            ConversionError: a worker could not start.
+        """
+        self._ensure_running()
+        for slot in self._slots:
+            await self._worker(slot)
+
+    async def convert(self, job: ConversionJob) -> ConversionResult:
+        """Run ``job`` in a worker and return its result; never blocks the event loop.
+
+        A failed conversion (bad file, converter error, timeout, worker crash) is *returned* as a
+        result with ``ok == False`` and a human-readable ``error``; exceptions are only for the pool
+        itself.
+
+        Raises:
+            PoolClosedError: the pool is closed.
+            PoolBusyError: ``max_queued`` jobs are already waiting.
+        """
+        if self._closed:
+            raise PoolClosedError("the conversion pool is closed")
+        queue = self._ensure_running()
+        future: asyncio.Future[ConversionResult] = asyncio.get_running_loop().create_future()
+        try:
+            queue.put_nowait((job, future))
+        except asyncio.QueueFull:
+            raise PoolBusyError(f"{self.max_queued} conversions are already waiting; try again later") from None
+        return await future
+
+    def worker_pids(self) -> list[int]:
+        """PIDs of the live worker processes (diagnostics and tests)."""
+        return [p.pid for slot in self._slots for p in slot.processes if p.pid is not None and p.is_alive()]
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop accepting jobs, fail the queued ones, and stop every worker.
+
+        A running job gets ``grace`` seconds to finish before its worker is killed. Idempotent.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        for slot in self._slots:
+            for task in (slot.dispatcher, slot.starting):
+                if task is not None:
+                    task.cancel()
+        if self._queue is not None:
+            while not self._queue.empty():
+                _, future = self._queue.get_nowait()
+                if not future.done():
+                    future.set_exception(PoolClosedError("the conversion pool was closed"))
+        processes = [p for slot in self._slots for p in slot.processes]
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, p.stop, grace) for p in processes), return_exceptions=True
+        )
+        tasks = [t for slot in self._slots for t in (slot.dispatcher, slot.starting) if t is not None]
+        await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> ConversionPool:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # ----------------------------------------------------------------- internals
+    def _ensure_running(self) -> asyncio.Queue[tuple[ConversionJob, asyncio.Future[ConversionResult]]]:
+        """Create the queue and dispatcher tasks in the running loop (on first use)."""
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=self.max_queued)
+            for slot in self._slots:
+                slot.dispatcher = asyncio.create_task(self._dispatch(slot), name=f"conversion-slot-{slot.index}")
+        return self._queue
+
+    def _spawn_soon(self, slot: _Slot) -> None:
+        """Start a replacement worker in the background, unless the pool is closing."""
+        slot.starting = None if self._closed else asyncio.create_task(self._spawn(slot))
+
+    async def _spawn(self, slot: _Slot) -> WorkerProcess:
+        worker = WorkerProcess(self._handler, self._warmup)
+        slot.processes.add(worker)  # registered before start, so close() can kill a slow starter
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, worker.start, self.startup_timeout)
+        except (WorkerDied, WorkerTimeout) as exc:
+            slot.processes.discard(worker)
+            raise ConversionError(f"conversion worker failed to start: {exc}", "worker_crashed") from exc
+        return worker
+
+    async def _worker(self, slot: _Slot) -> WorkerProcess:
+        """The slot's ready worker, starting one if needed."""
+        if slot.starting is None:
+            slot.starting = asyncio.create_task(self._spawn(slot))
+        try:
+            return await asyncio.shield(slot.starting)
+        except ConversionError:
+            slot.starting = None  # let the next job try again
+            raise
+
+    def _retire(self, slot: _Slot, worker: WorkerProcess, kill: bool) -> None:
+        """Take ``worker`` out of service (stop it gently, or kill it) and start its replacement."""
+        loop = asyncio.get_running_loop()
+
+        async def finish() -> None:
+            await loop.run_in_executor(self._executor, worker.kill if kill else worker.stop)
+            slot.processes.discard(worker)
+
+        task = asyncio.create_task(finish())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        self._spawn_soon(slot)
+
+    async def _dispatch(self, slot: _Slot) -> None:
+        """Feed queued jobs to this slot's worker, one at a time, forever (until cancelled)."""
+        assert self._queue is not None
+        while True:
+            job, future = await self._queue.get()
+            if future.done():  # the caller gave up while the job was queued
+                continue
+            result = await self._run(slot, job)
+            if not future.done():
+                future.set_result(result)
+
+    async def _run(self, slot: _Slot, job: ConversionJob) -> ConversionResult:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        try:
+            worker = await self._worker(slot)
+        except ConversionError as exc:
+            return ConversionResult.failure(job, exc.message, exc.kind)
+        try:
+            data = await loop.run_in_executor(self._executor, worker.run, job.to_dict(), self.job_timeout)
+        except WorkerTimeout:
+            self._retire(slot, worker, kill=True)
+            result = ConversionResult.failure(
+                job, f"conversion timed out after {self.job_timeout:g} s", "timeout", worker_pid=worker.pid
+            )
+        except WorkerDied as exc:
+            self._retire(slot, worker, kill=True)
+            result = ConversionResult.failure(job, f"conversion failed: {exc}", "worker_crashed", worker_pid=worker.pid)
+        else:
+            result = ConversionResult.from_dict(data)
+            if worker.jobs_done >= self.max_jobs_per_worker:
+                self._retire(slot, worker, kill=False)
+            return result
+        result.seconds = time.perf_counter() - started
+        # A killed worker cannot clean up after itself: remove its half-written output.
+        await loop.run_in_executor(self._executor, shutil.rmtree, job.staging_dir, True)
+        return result

@@ -1,0 +1,135 @@
+"""Build the tiny test models, save them, and record their Keras predictions.
+
+Run as a script in its own process (``python -m tests.services.conversion.make_models <dir>``):
+the test process itself must never import TensorFlow, since one test asserts it does not.
+Writes ``<dir>/manifest.json`` listing, per model, its file, its input arrays and its expected
+output (``<name>.npz`` with ``in0``, ``in1``, ... and ``out``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+BATCH = 3
+
+
+def _randomize_batchnorm(model: Any) -> None:
+    """Give BatchNormalization non-trivial moving statistics, or it would be an identity at inference."""
+    rng = np.random.default_rng(7)
+    for layer in model.layers:
+        if "BatchNormalization" in type(layer).__name__:
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
+                    rng.normal(0, 0.5, beta.shape).astype("float32"),
+                    rng.normal(0, 0.5, mean.shape).astype("float32"),
+                    rng.uniform(0.5, 2.0, var.shape).astype("float32"),
+                ]
+            )
+
+
+def k3_dense(keras: Any) -> Any:
+    inputs = keras.Input((4,), name="features")
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+
+
+def k3_conv(keras: Any) -> Any:
+    inputs = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(2)(x))
+
+
+def k3_sequential_bn(keras: Any) -> Any:
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(2),
+        ]
+    )
+    _randomize_batchnorm(model)
+    return model
+
+
+def k3_two_inputs(keras: Any) -> Any:
+    a = keras.Input((3,), name="a")
+    b = keras.Input((5,), name="b")
+    merged = keras.layers.Concatenate()([a, b])
+    return keras.Model([a, b], keras.layers.Dense(4, activation="sigmoid")(merged))
+
+
+def tfk_dense(tf_keras: Any) -> Any:
+    return tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(8, activation="relu", input_shape=(4,)),
+            tf_keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def tfk_conv(tf_keras: Any) -> Any:
+    return tf_keras.Sequential(
+        [
+            tf_keras.layers.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+            tf_keras.layers.MaxPooling2D(),
+            tf_keras.layers.Flatten(),
+            tf_keras.layers.Dense(2),
+        ]
+    )
+
+
+# name -> (library, builder, file suffix)
+MODELS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
+    "k3_dense": ("keras", k3_dense, ".keras"),
+    "k3_dense_h5": ("keras", k3_dense, ".h5"),
+    "k3_conv": ("keras", k3_conv, ".keras"),
+    "k3_sequential_bn": ("keras", k3_sequential_bn, ".keras"),
+    "k3_two_inputs": ("keras", k3_two_inputs, ".keras"),
+    "tfk_dense": ("tf_keras", tfk_dense, ".h5"),
+    "tfk_conv": ("tf_keras", tfk_conv, ".h5"),
+    "tfk_conv_keras": ("tf_keras", tfk_conv, ".keras"),
+}
+
+
+def build_all(out_dir: Path) -> dict[str, Any]:
+    """Save every model in ``MODELS`` with inputs and Keras predictions; return the manifest."""
+    import keras
+    import tensorflow as tf
+    import tf_keras
+
+    libraries = {"keras": keras, "tf_keras": tf_keras}
+    rng = np.random.default_rng(0)
+    manifest: dict[str, Any] = {}
+    for name, (library, build, suffix) in MODELS.items():
+        tf.random.set_seed(1)
+        model = build(libraries[library])
+        inputs = [rng.normal(size=(BATCH, *t.shape[1:])).astype("float32") for t in model.inputs]
+        expected = np.asarray(model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0))
+        path = out_dir / f"{name}{suffix}"
+        model.save(path)
+        arrays = {f"in{i}": x for i, x in enumerate(inputs)} | {"out": expected}
+        np.savez(out_dir / f"{name}.npz", **arrays)
+        manifest[name] = {"file": str(path), "arrays": str(out_dir / f"{name}.npz"), "inputs": len(inputs)}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    target.mkdir(parents=True, exist_ok=True)
+    build_all(target)
