@@ -21,7 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    from .web import create_web_app
+    from .web import HANDLER_ARGS, create_web_app
 
     try:
         import uvloop
@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
     # then runs on_cleanup, which tears the app down and closes the database after queued writes.
     web.run_app(web_app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-                access_log=None, handle_signals=True)
+                access_log=None, handle_signals=True, handler_args=HANDLER_ARGS)
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from .storage.base import AdapterOptions, Paginate
 
 MB = 1024 * 1024
+BUILTIN_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 class ConfigError(ValueError):
@@ -35,9 +36,14 @@ class Settings:
     redis: str | None = None
     cors: list[str] = field(default_factory=lambda: ["*"])
     log_level: str = "INFO"
-    schemas_dir: Path = Path(__file__).resolve().parent.parent / "schemas"
+    schemas_dir: Path | None = None  # searched before the built-in schemas/
     service_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # authentication, uploads, ...
+
+    @property
+    def schema_dirs(self) -> list[Path]:
+        """Where ``schemas/<name>.json`` is looked up: the configured folder first, then Plume's own."""
+        return [*([self.schemas_dir] if self.schemas_dir else []), BUILTIN_SCHEMAS]
 
     @property
     def database_url(self) -> str:

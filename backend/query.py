@@ -24,8 +24,10 @@ RANGE_OPS = frozenset({"$lt", "$lte", "$gt", "$gte"})
 MAX_DEPTH = 8  # nesting of $or/$and/$not and sub-documents in a JSON (socket.io) query
 MAX_CONDITIONS = 500
 MAX_IN_VALUES = 1000
-_QS_OPTIONS = DecodeOptions(depth=5, strict_depth=True, list_limit=20, parameter_limit=1000,
-                            raise_on_limit_exceeded=False)
+MAX_PARAMETERS = 1000
+# Lists past 20 indices become objects, as in Node's qs (not an error); too many parameters is
+# counted before decoding so that it is a 400 and never a silent truncation.
+_QS_OPTIONS = DecodeOptions(depth=5, strict_depth=True, list_limit=20, parameter_limit=MAX_PARAMETERS + 1)
 # Field names may hold almost anything, but not what would let them leave a quoted JSON path.
 _BAD_FIELD = re.compile(r'["\\\x00-\x1f\x7f]')
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
@@ -77,6 +79,8 @@ def parse_query_string(raw: str) -> dict[str, Any]:
     """Parse a REST query string like Node's ``qs`` (encoded or unencoded brackets)."""
     if not raw:
         return {}
+    if raw.count("&") >= MAX_PARAMETERS:
+        raise BadRequest(f"Query string has more than {MAX_PARAMETERS} parameters")
     try:
         parsed = qs_codec.decode(raw, _QS_OPTIONS)
     except (IndexError, ValueError, RecursionError) as exc:
@@ -156,6 +160,9 @@ class _Builder:
         if self.count > MAX_CONDITIONS:
             raise BadRequest("Query has too many conditions")
         if op in ("$in", "$nin"):
+            if isinstance(value, dict) and all(str(k).isdigit() for k in value):
+                # qs turns arrays past 20 indices into objects keyed by index: read them back as lists.
+                value = [value[k] for k in sorted(value, key=lambda k: int(k))]
             items = value if isinstance(value, list) else [value] if not isinstance(value, dict) else None
             if items is None:
                 raise BadRequest(f"'{op}' needs a list")

@@ -34,7 +34,7 @@ async def use_stored(app: App, name: str, *, schema: str | None = None, **defaul
     storage: Storage = app.storage  # type: ignore[attr-defined]
     raw = {**defaults, **settings.service_options.get(name, {})}
     schema_name = raw.pop("schema", schema)
-    schema_doc = load_schema(settings.schemas_dir, schema_name) if schema_name else None
+    schema_doc = load_schema(settings.schema_dirs, schema_name) if schema_name else None
     from .config import service_options
 
     options = service_options(name, raw, schema_doc)

@@ -14,6 +14,8 @@ from .transports.socketio import SocketIOTransport
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("plume_app", App)
+# Long query strings are legitimate ($in over many ids); refuse only beyond these (aiohttp: 8 KiB).
+HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 16 * 1024}
 CORS_HEADERS = "Authorization, Content-Type, X-Service-Method, Range, If-None-Match"
 
 

@@ -22,17 +22,19 @@ def _load(path: str) -> dict[str, Any]:
     return schema
 
 
-def load_schema(schemas_dir: Path, name: str) -> dict[str, Any]:
-    """Read and check ``<schemas_dir>/<name>.json`` (ValueError with a clear message otherwise)."""
+def load_schema(schema_dirs: list[Path], name: str) -> dict[str, Any]:
+    """Read and check the first ``<dir>/<name>.json`` found (ValueError with a clear message otherwise)."""
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"invalid schema name {name!r}")
-    path = schemas_dir / f"{name}.json"
-    try:
-        return _load(str(path.resolve()))
-    except FileNotFoundError:
-        raise ValueError(f"schema file not found: {path}") from None
-    except (json.JSONDecodeError, SchemaError) as exc:
-        raise ValueError(f"invalid schema {path}: {exc}") from None
+    for folder in schema_dirs:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            continue
+        try:
+            return _load(str(path.resolve()))
+        except (json.JSONDecodeError, SchemaError) as exc:
+            raise ValueError(f"invalid schema {path}: {exc}") from None
+    raise ValueError(f"schema '{name}' not found in {', '.join(str(d) for d in schema_dirs)}")
 
 
 def _partial(schema: Mapping[str, Any]) -> dict[str, Any]:
