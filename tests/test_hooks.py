@@ -1,0 +1,114 @@
+"""Hook order, skipping the method, error hooks, dispatch and custom methods (in-process App)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backend.app import App
+from backend.errors import BadRequest, MethodNotAllowed
+from backend.hooks import HookContext, Params
+
+
+class Echo:
+    async def get(self, id: Any, params: Params) -> dict[str, Any]:
+        return {"id": id}
+
+    async def create(self, data: Any, params: Params) -> Any:
+        if data.get("fail"):
+            raise BadRequest("asked to fail")
+        return data
+
+
+def recorder(log: list[str], name: str) -> Any:
+    async def hook(ctx: HookContext) -> None:
+        log.append(f"{name}:{ctx.type}")
+
+    return hook
+
+
+def around(log: list[str], name: str) -> Any:
+    async def hook(ctx: HookContext, nxt: Any) -> None:
+        log.append(f"{name}:in")
+        await nxt()
+        log.append(f"{name}:out")
+
+    return hook
+
+
+async def test_documented_order() -> None:
+    app, log = App(), []
+    svc = await app.use("echo", Echo())
+    app.hooks({"around": [around(log, "app")], "before": [recorder(log, "app")], "after": [recorder(log, "app")]})
+    svc.hooks({"around": {"get": [around(log, "svc")]}, "before": {"all": [recorder(log, "svc-all")],
+               "get": [recorder(log, "svc-get")]}, "after": [recorder(log, "svc")]})
+    assert await svc.get(1) == {"id": 1}
+    assert log == ["app:in", "svc:in", "app:before", "svc-all:before", "svc-get:before", "svc:after",
+                   "app:after", "svc:out", "app:out"]
+
+
+async def test_result_in_before_skips_method_but_not_later_hooks() -> None:
+    app, log = App(), []
+
+    async def short(ctx: HookContext) -> None:
+        ctx.result = {"cached": True}
+
+    svc = await app.use("echo", Echo())
+    svc.hooks({"before": [short, recorder(log, "later")], "after": [recorder(log, "after")]})
+    assert await svc.get(1) == {"cached": True}
+    assert log == ["later:before", "after:after"]
+
+
+async def test_error_hooks_see_and_may_replace_or_recover() -> None:
+    app, seen = App(), []
+
+    async def on_error(ctx: HookContext) -> None:
+        seen.append(type(ctx.error).__name__)
+        if ctx.data.get("recover"):
+            ctx.error = None
+            ctx.result = {"recovered": True}
+
+    svc = await app.use("echo", Echo())
+    svc.hooks({"error": [on_error]})
+    with pytest.raises(BadRequest):
+        await svc.create({"fail": True})
+    assert await svc.create({"fail": True, "recover": True}) == {"recovered": True}
+    assert seen == ["BadRequest", "BadRequest"]
+
+
+async def test_dispatch_is_what_events_carry() -> None:
+    app, events = App(), []
+
+    async def hide(ctx: HookContext) -> None:
+        ctx.dispatch = {k: v for k, v in ctx.result.items() if k != "secret"}
+
+    svc = await app.use("echo", Echo())
+    svc.hooks({"after": {"create": [hide]}})
+    svc.on("created", lambda rec, ctx: events.append(rec))
+    ctx = await svc.call("create", {"a": 1, "secret": "s"}, params=Params())
+    assert ctx.result == {"a": 1, "secret": "s"} and ctx.safe_result == {"a": 1}
+    assert events == [{"a": 1}]
+
+
+async def test_missing_method_is_405_and_reads_do_not_emit() -> None:
+    app, events = App(), []
+    svc = await app.use("echo", Echo())
+    app.on_event(lambda *a: events.append(a))
+    ctx = await svc.call("remove", 1, params=Params())
+    assert isinstance(ctx.error, MethodNotAllowed)
+    await svc.get(1)
+    assert events == []
+
+
+async def test_event_can_be_suppressed() -> None:
+    app, events = App(), []
+
+    async def quiet(ctx: HookContext) -> None:
+        ctx.event = None
+
+    svc = await app.use("echo", Echo())
+    svc.hooks({"before": {"create": [quiet]}})
+    app.on_event(lambda *a: events.append(a))
+    await svc.create({"a": 1})
+    assert events == []
