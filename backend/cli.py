@@ -24,13 +24,14 @@ def _serve(args: argparse.Namespace) -> int:
     from .web import HANDLER_ARGS, create_web_app
 
     try:
-        import uvloop
+        import uvloop  # faster event loop when installed (it is a dependency on Linux)
 
-        uvloop.install()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     except ImportError:
-        pass
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
-        web_app = asyncio.get_event_loop().run_until_complete(create_web_app(settings))
+        web_app = loop.run_until_complete(create_web_app(settings))
     except (ConfigError, ValueError) as exc:
         print(f"plume: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -39,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
     # then runs on_cleanup, which tears the app down and closes the database after queued writes.
     web.run_app(web_app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-                access_log=None, handle_signals=True, handler_args=HANDLER_ARGS)
+                access_log=None, handle_signals=True, **HANDLER_ARGS)
     return 0
 
 
