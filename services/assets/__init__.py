@@ -1,0 +1,83 @@
+"""Assets (PROTOCOL §4): ``POST /assets/upload``, ``GET /assets/<folderid>/<filename>``, ``/assets`` documents.
+
+The field name of each part is the stored file's name and its extension must be whitelisted
+(``[assets] extensions``, default jpg, jpeg, png, wav). The reply maps each part's original file
+name to ``"<folderid>/<fieldname>"``; the client then creates the ``/assets`` document
+``{filename, extension, mime, url, ...}``. Removing the document (or changing its ``url``) deletes
+the file it points to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from backend.app import App
+from backend.config import ConfigError, Settings
+from backend.errors import BadRequest, NotFound
+from backend.hooks import Params
+from backend.server import use_stored
+from backend.uploads import Download
+from services.files.cleanup import cleanup_hooks
+from services.files.config import section, upload_limit
+from services.files.names import FOLDER_ID, blob_key, unsafe_reason
+from services.files.service import add_file_methods, blob_store
+from services.files.transfer import IMMUTABLE, blob_download, receive
+
+NAMESPACE = "assets"
+DEFAULT_EXTENSIONS = ("jpg", "jpeg", "png", "wav")
+REF_FIELDS = ("url", "path")
+# "<folderid>/<name>" at the end of a document's url/path (absolute URLs included).
+_REF_AT_END = re.compile(r"(?:^|/)([0-9a-f]{24})/([^/?#]+)$")
+
+
+def allowed_extensions(settings: Settings) -> frozenset[str]:
+    """``[assets] extensions``: lowercase extensions without the dot (ConfigError when malformed)."""
+    table = section(settings, "assets", {"extensions"})
+    value = table.get("extensions", list(DEFAULT_EXTENSIONS))
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip(". ") for v in value):
+        raise ConfigError(f"[assets] extensions must be a non-empty list of extensions, got {value!r}")
+    exts = frozenset(v.strip().lstrip(".").lower() for v in value)
+    if any(unsafe_reason(f"x.{e}") for e in exts):
+        raise ConfigError(f"[assets] extensions: invalid extension in {value!r}")
+    return exts
+
+
+def accept_extension(extensions: frozenset[str]) -> Callable[[str], bool]:
+    """Accept field names whose extension is in ``extensions``."""
+    return lambda field: "." in field and field.rsplit(".", 1)[1].lower() in extensions
+
+
+def asset_keys(doc: Mapping[str, Any]) -> set[str]:
+    """The blob key an asset document points to through ``url`` or ``path``."""
+    keys = set()
+    for field in REF_FIELDS:
+        value = doc.get(field)
+        match = _REF_AT_END.search(value) if isinstance(value, str) else None
+        if match and unsafe_reason(match.group(2)) is None:
+            keys.add(blob_key(NAMESPACE, match.group(1), match.group(2)))
+    return keys
+
+
+async def plugin(app: App) -> None:
+    """Register ``/assets`` with its upload and download methods."""
+    blobs = blob_store(app)
+    max_size = upload_limit(app.settings)
+    extensions = allowed_extensions(app.settings)
+    accept = accept_extension(extensions)
+
+    async def upload(parts: Any, params: Params) -> dict[str, str]:
+        stored = await receive(parts, blobs, NAMESPACE, accept, max_size)
+        if not stored:
+            raise BadRequest(f"No file accepted: the field name's extension must be one of {sorted(extensions)}")
+        return {f.originalname: f.ref for f in stored}
+
+    async def download(id: Any, filename: Any, params: Params) -> Download:
+        if not isinstance(id, str) or not FOLDER_ID.fullmatch(id) or unsafe_reason(str(filename)) is not None:
+            raise NotFound(f"File '{id}/{filename}' not found")
+        return await blob_download(blobs, blob_key(NAMESPACE, id, filename), filename, IMMUTABLE)
+
+    handle = await use_stored(app, NAMESPACE, schema=NAMESPACE)
+    add_file_methods(handle, upload, download)
+    handle.hooks(cleanup_hooks(blobs, asset_keys, fields=REF_FIELDS))

@@ -1,0 +1,40 @@
+"""Give a stored service the custom ``upload``/``download`` methods, and fetch a blob store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from backend.app import App, ServiceHandle
+from backend.storage.blobs import BlobStore
+
+UploadFn = Callable[[Any, Any], Awaitable[Any]]
+DownloadFn = Callable[[Any, Any, Any], Awaitable[Any]]
+
+
+def add_file_methods(handle: ServiceHandle, upload: UploadFn, download: DownloadFn) -> None:
+    """Add ``upload(parts, params)`` and ``download(id, filename, params)`` to a registered service.
+
+    ``use_stored`` registers the storage adapter itself; the methods are set on that object (the
+    handle looks methods up on it per call) and announced in ``handle.methods`` so that the REST
+    transport routes ``POST /<path>/upload`` and ``GET /<path>/<id>/<filename>`` to them.
+    """
+    handle.service.upload = upload
+    handle.service.download = download
+    handle.methods = handle.methods | {"upload", "download"}
+
+
+def blob_store(app: App) -> BlobStore:
+    """``app.blobs`` (set by the server from the ``[storage]`` config).
+
+    Falls back to a local store under ``<data_dir>/files`` when the server has not set one.
+    """
+    blobs = getattr(app, "blobs", None)
+    if blobs is None:
+        from backend.storage.blobs.local import LocalBlobStore
+
+        blobs = LocalBlobStore(Path(app.settings.data_dir) / "files")
+        app.blobs = blobs  # type: ignore[attr-defined]
+        app.on_teardown(blobs.close)
+    return blobs

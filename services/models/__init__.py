@@ -1,0 +1,41 @@
+"""Models (PROTOCOL §4): ``tfjs-models``, ``onnx-models`` and ``keras-models`` with server-side conversion.
+
+Each service is a stored service (schema ``schemas/<name>.json``) plus ``POST /<name>/upload`` and
+``GET /<name>/<docId>/<filename>``. Removing a model, or replacing its ``files``, deletes the stored
+files. A ``keras-models`` document is converted to TF.js and ONNX by the worker pool
+(:mod:`services.models.conversion`); its ``conversions`` field records the progress.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.app import App
+from backend.server import use_stored
+from services.files.cleanup import cleanup_hooks
+from services.files.config import upload_limit
+from services.files.service import add_file_methods, blob_store
+
+from .conversion import ConversionManager, PoolSettings
+from .files import ACCEPT, check_files_hook, keys_of, make_download, make_upload
+from .keras import keras_hooks
+
+__all__ = ["ConversionManager", "plugin"]
+
+
+async def plugin(app: App) -> None:
+    """Register the three model services and the conversion manager (``app.conversions``)."""
+    blobs = blob_store(app)
+    max_size = upload_limit(app.settings)
+    pool_settings = PoolSettings.from_settings(app.settings)
+    for name in ACCEPT:
+        handle = await use_stored(app, name, schema=name)
+        add_file_methods(handle, make_upload(blobs, name, max_size), make_download(blobs, name, handle))
+        check = check_files_hook(blobs, name)
+        handle.hooks({"before": {"create": [check], "update": [check], "patch": [check]}})
+        handle.hooks(cleanup_hooks(blobs, keys_of(name), fields=("files",)))
+    manager = ConversionManager(app, blobs, pool_settings, Path(app.settings.data_dir) / "tmp" / "conversion")
+    app.conversions = manager  # type: ignore[attr-defined]
+    app.service("keras-models").hooks(keras_hooks(manager))
+    app.on_setup(manager.resume)
+    app.on_teardown(manager.close)

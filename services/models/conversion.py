@@ -1,0 +1,216 @@
+"""Run the conversions of ``keras-models`` documents through the conversion worker pool.
+
+One task per Keras document: it copies the uploaded file out of the blob store, runs each pending
+target in the :class:`~services.conversion.ConversionPool` (TensorFlow lives only in the spawned
+worker), stores the produced files as a normal ``tfjs-models``/``onnx-models`` document with
+``source: <keras id>``, and patches ``conversions`` through the service at each step so that
+realtime clients watch it progress. The document is the job's only record: a job cut short by a
+shutdown is still ``pending``/``running`` there and is resumed at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.app import App, ServiceHandle
+from backend.errors import NotFound
+from backend.hooks import Params
+from backend.storage.base import new_id
+from backend.storage.blobs import BlobStore
+from services.conversion import TFJS_LAYERS_MODEL, ConversionJob, ConversionPool, PoolClosedError
+from services.files.cleanup import delete_keys
+from services.files.config import number, section
+from services.files.names import blob_key
+
+from .files import accept_keras, file_pairs
+
+log = logging.getLogger(__name__)
+TARGETS = ("tfjs", "onnx")
+UNFINISHED = ("pending", "running")
+OUTPUT_SERVICE = {"tfjs": "tfjs-models", "onnx": "onnx-models"}
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """``[conversion]``: worker processes, recycling, and time limits (seconds)."""
+
+    workers: int = 1
+    max_jobs_per_worker: int = 50
+    job_timeout: float = 300.0
+    startup_timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PoolSettings:
+        """Read and validate ``[conversion]`` (ConfigError on a bad value)."""
+        table = section(settings, "conversion", {"workers", "max_jobs_per_worker", "job_timeout", "startup_timeout"})
+        return cls(
+            workers=number(table, "conversion", "workers", cls.workers),
+            max_jobs_per_worker=number(table, "conversion", "max_jobs_per_worker", cls.max_jobs_per_worker),
+            job_timeout=float(number(table, "conversion", "job_timeout", cls.job_timeout, integer=False)),
+            startup_timeout=float(number(table, "conversion", "startup_timeout", cls.startup_timeout, integer=False)),
+        )
+
+
+def unfinished_targets(doc: dict[str, Any]) -> list[str]:
+    """Targets of ``doc`` whose conversion has not ended (``pending`` or ``running``)."""
+    conversions = doc.get("conversions")
+    if not isinstance(conversions, dict):
+        return []
+    return [t for t in TARGETS if isinstance(conversions.get(t), dict) and conversions[t].get("status") in UNFINISHED]
+
+
+class ConversionManager:
+    """Queues conversions of Keras documents and records their progress on the documents."""
+
+    def __init__(self, app: App, blobs: BlobStore, pool_settings: PoolSettings, work_dir: Path) -> None:
+        self.app = app
+        self.blobs = blobs
+        self.pool_settings = pool_settings
+        self.work_dir = work_dir
+        self._pool: ConversionPool | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Jobs handed to the pool at once: enough to keep every worker busy, never more than its queue.
+        self._slots = asyncio.Semaphore(2 * pool_settings.workers)
+        self._closed = False
+
+    @property
+    def pool(self) -> ConversionPool:
+        """The worker pool, created on first use (its workers start with the first job)."""
+        if self._pool is None:
+            s = self.pool_settings
+            self._pool = ConversionPool(workers=s.workers, max_jobs_per_worker=s.max_jobs_per_worker,
+                                        job_timeout=s.job_timeout, startup_timeout=s.startup_timeout,
+                                        max_queued=2 * s.workers + 1)
+        return self._pool
+
+    def queue(self, doc_id: str) -> None:
+        """Convert the unfinished targets of Keras document ``doc_id`` in the background."""
+        if self._closed or doc_id in self._tasks:
+            return
+        task = asyncio.create_task(self._convert_doc(doc_id), name=f"keras-conversion-{doc_id}")
+        self._tasks[doc_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(doc_id, None))
+
+    async def wait_idle(self) -> None:
+        """Wait until no conversion is queued or running (tests and benchmarks)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def resume(self) -> None:
+        """Queue every document left ``pending``/``running`` by a previous run of the server."""
+        shutil.rmtree(self.work_dir, ignore_errors=True)  # copies of a previous run are stale
+        adapter = self.app.service("keras-models").service
+        query = {"$or": [{f"conversions.{t}.status": {"$in": list(UNFINISHED)}} for t in TARGETS]}
+        docs = await adapter.find(Params(query=query, extra={"paginate": False}))
+        for doc in docs:
+            if unfinished_targets(doc):
+                log.info("resuming the conversion of keras model %s", doc[adapter.id_field])
+                self.queue(str(doc[adapter.id_field]))
+
+    async def close(self) -> None:
+        """Stop: cancel the document tasks (their documents stay resumable), then stop the workers."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ one document
+    async def _convert_doc(self, doc_id: str) -> None:
+        keras = self.app.service("keras-models")
+        job_dir = self.work_dir / f"{doc_id}-{new_id()}"
+        state: dict[str, Any] = {}
+        try:
+            doc = await keras.get(doc_id)
+            state = {k: dict(v) for k, v in (doc.get("conversions") or {}).items() if isinstance(v, dict)}
+            targets = unfinished_targets(doc)
+            if not targets:
+                return
+            source = next(((f, n) for _, f, n in file_pairs(doc) if accept_keras(n)), None)
+            if source is None:
+                for target in targets:
+                    state[target] = {"status": "error", "error": "the document has no .keras or .h5 file"}
+                await keras.patch(doc_id, {"conversions": state})
+                return
+            input_path = await self._copy_in(blob_key("keras-models", *source), job_dir, source[1])
+            for target in targets:
+                state[target] = {"status": "running"}
+                await keras.patch(doc_id, {"conversions": state})
+                state[target] = await self._convert_one(doc, target, input_path, job_dir / target)
+                await keras.patch(doc_id, {"conversions": state})
+        except NotFound:
+            log.info("keras model %s was removed during its conversion", doc_id)
+        except (asyncio.CancelledError, PoolClosedError):
+            raise asyncio.CancelledError from None  # shutting down: the document stays resumable
+        except Exception as exc:
+            log.exception("conversion of keras model %s failed", doc_id)
+            await self._fail_rest(keras, doc_id, state, f"internal error: {exc}")
+        finally:
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    async def _convert_one(self, doc: dict[str, Any], target: str, input_path: Path, out_dir: Path) -> dict[str, Any]:
+        async with self._slots:
+            result = await self.pool.convert(ConversionJob(str(input_path), target, str(out_dir)))  # type: ignore[arg-type]
+        if not result.ok:
+            return {"status": "error", "error": result.error or "conversion failed"}
+        model_id = await self._publish(doc, target, [Path(f) for f in result.files], result.tfjs_model_format)
+        return {"status": "done", "modelId": model_id}
+
+    async def _fail_rest(self, keras: ServiceHandle, doc_id: str, state: dict[str, Any], message: str) -> None:
+        """Mark every unfinished target as failed, so no document stays ``running`` forever."""
+        for target, entry in state.items():
+            if entry.get("status") in UNFINISHED:
+                state[target] = {"status": "error", "error": message}
+        try:
+            await keras.patch(doc_id, {"conversions": state})
+        except Exception:
+            log.exception("could not record the failed conversion of keras model %s", doc_id)
+
+    async def _copy_in(self, key: str, job_dir: Path, name: str) -> Path:
+        """Copy the uploaded model out of the blob store (Keras only loads real ``.keras``/``.h5`` paths)."""
+        job_dir.mkdir(parents=True, exist_ok=True)
+        path = job_dir / ("model" + Path(name).suffix.lower())
+        with path.open("wb") as out:
+            async for chunk in self.blobs.open(key):
+                out.write(chunk)
+        return path
+
+    async def _publish(self, doc: dict[str, Any], target: str, files: list[Path], tfjs_format: str | None) -> str:
+        """Store the produced files and create the ``tfjs-models``/``onnx-models`` document; its id."""
+        namespace = OUTPUT_SERVICE[target]
+        folder = new_id()
+        keys: list[str] = []
+        try:
+            for path in files:
+                keys.append(blob_key(namespace, folder, path.name))
+                await self.blobs.put(keys[-1], _read_file(path))
+            metadata = dict(doc.get("metadata") or {})
+            if target == "tfjs":
+                metadata["tfjsModelFormat"] = tfjs_format or TFJS_LAYERS_MODEL
+            record: dict[str, Any] = {"files": [[p.name, f"{folder}/{p.name}"] for p in files], "format": target,
+                                      "metadata": metadata, "source": str(doc[self._id_field()])}
+            if isinstance(doc.get("name"), str):
+                record["name"] = doc["name"]
+            created = await self.app.service(namespace).create(record)
+        except BaseException:
+            await delete_keys(self.blobs, keys)
+            raise
+        return str(created[self.app.service(namespace).service.id_field])
+
+    def _id_field(self) -> str:
+        return self.app.service("keras-models").service.id_field
+
+
+async def _read_file(path: Path) -> Any:
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk

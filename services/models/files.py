@@ -1,0 +1,114 @@
+"""Model files (PROTOCOL §4): which upload fields a model type takes, its upload reply, downloads.
+
+A model document lists its files as pairs ``[originalname, "<folderid>/<fieldname>"]``; the file is
+served at ``GET /<type>-models/<docId>/<originalname>``, so TF.js finds the weight shards that
+``model.json`` names beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from backend.app import ServiceHandle
+from backend.errors import BadRequest, NotFound
+from backend.hooks import HookContext, Params
+from backend.storage.blobs import BlobStore
+from backend.uploads import Download
+from services.files.names import blob_key, parse_ref
+from services.files.transfer import REVALIDATE, blob_download, receive
+
+Accept = Callable[[str], bool]
+
+
+def accept_tfjs(field: str) -> bool:
+    """TF.js layers/graph model files: ``model.json``, ``model.weights.bin`` and ``*shard*.bin``."""
+    return field in ("model.json", "model.weights.bin") or ("shard" in field and field.endswith(".bin"))
+
+
+def accept_onnx(field: str) -> bool:
+    """ONNX models: ``*.onnx``."""
+    return field.lower().endswith(".onnx")
+
+
+def accept_keras(field: str) -> bool:
+    """Native Keras models: ``*.keras`` (Keras 3 or tf-keras zip) and ``*.h5`` (HDF5)."""
+    return field.lower().endswith((".keras", ".h5"))
+
+
+ACCEPT: dict[str, tuple[Accept, str]] = {
+    "tfjs-models": (accept_tfjs, "model.json, model.weights.bin or *shard*.bin"),
+    "onnx-models": (accept_onnx, "*.onnx"),
+    "keras-models": (accept_keras, "*.keras or *.h5"),
+}
+
+
+def file_pairs(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(originalname, folderid, fieldname)`` of each well-formed entry of ``doc["files"]``."""
+    out = []
+    files = doc.get("files")
+    for pair in files if isinstance(files, list) else []:
+        if isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str):
+            ref = parse_ref(pair[1])
+            if ref is not None:
+                out.append((pair[0], *ref))
+    return out
+
+
+def keys_of(namespace: str) -> Callable[[Mapping[str, Any]], set[str]]:
+    """The blob keys a model document of ``namespace`` refers to."""
+    return lambda doc: {blob_key(namespace, folder, name) for _, folder, name in file_pairs(doc)}
+
+
+def check_files_hook(blobs: BlobStore, namespace: str) -> Callable[[HookContext], Any]:
+    """Before create/update/patch: each ``files`` entry must name a file uploaded to this service."""
+
+    async def hook(ctx: HookContext) -> None:
+        items = ctx.data if isinstance(ctx.data, list) else [ctx.data]
+        for item in items:
+            if not isinstance(item, dict) or "files" not in item:
+                continue
+            files = item["files"]
+            if not isinstance(files, list):
+                raise BadRequest("files must be a list of [originalname, '<folderid>/<fieldname>'] pairs")
+            for i, pair in enumerate(files):
+                ok = isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[0]
+                ref = parse_ref(pair[1]) if ok else None
+                if ref is None:
+                    raise BadRequest(f"files[{i}] must be [originalname, '<folderid>/<fieldname>'], got {pair!r}",
+                                     errors={f"files.{i}": "malformed file entry"})
+                if await blobs.stat(blob_key(namespace, *ref)) is None:
+                    raise BadRequest(f"files[{i}]: '{pair[1]}' was not uploaded to /{namespace}/upload",
+                                     errors={f"files.{i}": "unknown file"})
+
+    return hook
+
+
+def make_upload(blobs: BlobStore, namespace: str, max_size: int) -> Callable[..., Any]:
+    """``upload(parts, params)`` → ``[[originalname, "<folderid>/<fieldname>"], ...]`` (400 if none)."""
+    accept, what = ACCEPT[namespace]
+
+    async def upload(parts: Any, params: Params) -> list[list[str]]:
+        stored = await receive(parts, blobs, namespace, accept, max_size)
+        if not stored:
+            raise BadRequest(f"No model file in the upload: the field name must be {what}")
+        return [[f.originalname, f.ref] for f in stored]
+
+    return upload
+
+
+def make_download(blobs: BlobStore, namespace: str, handle: ServiceHandle) -> Callable[..., Any]:
+    """``download(docId, filename, params)``: the document's file whose original name is ``filename``."""
+
+    async def download(id: Any, filename: Any, params: Params) -> Download:
+        # Read the document through the service (its hooks decide who may see it), without $select.
+        doc = await handle.get(id, replace(params, query={}))
+        pairs = file_pairs(doc)
+        match = next((p for p in pairs if p[0] == filename), None) or next(
+            (p for p in pairs if p[2] == filename), None)
+        if match is None:
+            raise NotFound(f"Model '{id}' has no file '{filename}'")
+        return await blob_download(blobs, blob_key(namespace, match[1], match[2]), match[0], REVALIDATE)
+
+    return download
