@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
     # then runs on_cleanup, which tears the app down and closes the database after queued writes.
     web.run_app(web_app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-                access_log=None, handle_signals=True, **HANDLER_ARGS)
+                access_log=None, handle_signals=True, loop=loop, **HANDLER_ARGS)
     return 0
 
 

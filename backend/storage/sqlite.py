@@ -9,10 +9,19 @@ from typing import Any
 import orjson
 
 from ..errors import BadRequest, Conflict
-from ..query import Cond, Query, split_path
+from ..query import And, Cond, IdIn, Query, split_path
 from .base import AdapterOptions, StorageAdapter
 from .sql import SqlBuilder, index_sql, json_path, quote_ident
 from .sqlite_db import SqliteDatabase
+
+INLINE_MAX = 64 * 1024  # bytes of JSON a primary-key read may parse on the event loop
+
+
+def _single_key(where: Cond) -> bool:
+    """True when ``where`` pins one primary key (so the read touches at most one row)."""
+    if isinstance(where, IdIn):
+        return len(where.keys) == 1
+    return isinstance(where, And) and any(isinstance(c, IdIn) and len(c.keys) == 1 for c in where.items)
 
 
 def _dumps(value: Any) -> str:
@@ -59,8 +68,17 @@ class SqliteAdapter(StorageAdapter):
     async def _find(self, query: Query) -> list[dict[str, Any]]:
         b = SqlBuilder(self.id_field)
         where = b.where(query.where)
-        sql = f"SELECT doc FROM {self._t} WHERE {where} {b.order_by(query.sort)} LIMIT ? OFFSET ?"
-        params = [*b.params, -1 if query.limit is None else query.limit, query.skip]
+        order = b.order_by(query.sort)
+        limits = [-1 if query.limit is None else query.limit, query.skip]
+        if _single_key(query.where):
+            # At most one row by primary key: read it on the loop unless the document is large.
+            sql = f"SELECT length(doc) <= {INLINE_MAX}, CASE WHEN length(doc) <= {INLINE_MAX} THEN doc END " \
+                  f"FROM {self._t} WHERE {where} LIMIT ? OFFSET ?"
+            rows = self.db.read_inline(lambda conn: conn.execute(sql, [*b.params, *limits]).fetchall())
+            if all(small for small, _ in rows):
+                return [orjson.loads(doc) for _, doc in rows]
+        sql = f"SELECT doc FROM {self._t} WHERE {where} {order} LIMIT ? OFFSET ?"
+        params = [*b.params, *limits]
 
         def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             return [orjson.loads(row[0]) for row in conn.execute(sql, params)]

@@ -120,6 +120,14 @@ class SqliteDatabase:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
 
+    def read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the calling (event loop) thread's own read connection.
+
+        Only for reads whose cost is bounded and tiny (a primary-key lookup of one size-capped row:
+        a few cached pages, ~10 µs), where the hop to a reader thread would cost more than the read.
+        """
+        return fn(self._reader())
+
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         """Finish queued writes, then close every connection."""
