@@ -22,8 +22,8 @@ UNKNOWN_OPERATORS: list[dict[str, Any]] = [
     {"$text": {"$search": "x"}},
 ]
 BAD_PAGING: list[dict[str, Any]] = [
-    {"$limit": -1}, {"$limit": "abc"}, {"$limit": 1.5}, {"$skip": "x"}, {"$skip": -3},
-    {"$sort": {"a": "sideways"}}, {"$sort": "abc"},
+    {"$limit": -1}, {"$limit": "abc"}, {"$skip": "x"}, {"$skip": -3},
+    {"$sort": {"a": "sideways"}}, {"$sort": "abc"}, {"$sort": {"a": 2}}, {"$limit": {"$gt": 1}},
 ]
 BAD_QUERY_FIELDS = ['a"b', "a\\b", "a\x00b", "a\x01", "tab\there", "a\x7f"]
 
