@@ -136,7 +136,7 @@ async def run_hooks(
         await around[i](ctx, lambda: step(i + 1))
 
     try:
-        await step(0)
+        await (step(0) if around else core())
     except Exception as exc:
         ctx.error = exc
         ctx.type = "error"

@@ -9,7 +9,7 @@ from aiohttp import web
 from .app import App
 from .config import Settings
 from .server import create_app
-from .transports.rest import add_rest, errors_middleware
+from .transports.rest import add_rest, make_middleware
 from .transports.socketio import SocketIOTransport
 
 log = logging.getLogger(__name__)
@@ -19,32 +19,25 @@ HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 16 * 1024}
 CORS_HEADERS = "Authorization, Content-Type, X-Service-Method, Range, If-None-Match"
 
 
-def _cors(origins: list[str]) -> web.middleware:
-    @web.middleware
-    async def cors(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        allow = origin if origin and ("*" in origins or origin in origins) else None
-        if request.method == "OPTIONS" and allow:
-            resp: web.StreamResponse = web.Response(status=204)
-        else:
-            resp = await handler(request)
-        if allow:
-            resp.headers["Access-Control-Allow-Origin"] = allow
-            resp.headers["Vary"] = "Origin"
-            resp.headers["Access-Control-Allow-Credentials"] = "true"
-            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-            resp.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
-            resp.headers["Access-Control-Expose-Headers"] = "Content-Range, Content-Length, ETag"
-        return resp
-
-    return cors
+def cors_headers(origins: list[str], origin: str | None) -> dict[str, str] | None:
+    """CORS response headers for ``origin`` (None when it is not allowed or absent)."""
+    if not origin or ("*" not in origins and origin not in origins):
+        return None
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Vary": "Origin",
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": CORS_HEADERS,
+        "Access-Control-Expose-Headers": "Content-Range, Content-Length, ETag",
+    }
 
 
 async def create_web_app(settings: Settings, app: App | None = None) -> web.Application:
     """The aiohttp application serving ``settings`` (creates and sets up the App when not given)."""
     app = app or await create_app(settings)
     web_app = web.Application(client_max_size=settings.max_body,
-                              middlewares=[_cors(settings.cors), errors_middleware])
+                              middlewares=[make_middleware(lambda origin: cors_headers(settings.cors, origin))])
     web_app[APP_KEY] = app
     sockets = SocketIOTransport(app, redis_url=settings.redis, max_message=settings.max_body,
                                 cors=settings.cors)

@@ -65,6 +65,11 @@ class StorageAdapter(abc.ABC):
     async def _count(self, where: Cond) -> int:
         """How many records match ``where``."""
 
+    async def _find_page(self, query: Query, count: bool) -> tuple[list[dict[str, Any]], int]:
+        """A page and (when ``count``) the total; adapters may do both in one round trip."""
+        rows = await self._find(query) if query.limit != 0 else []
+        return rows, (await self._count(query.where) if count else -1)
+
     @abc.abstractmethod
     async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
         """Distinct values of ``path`` over the records matching ``where`` (missing values excluded)."""
@@ -173,12 +178,8 @@ class StorageAdapter(abc.ABC):
             return await self._distinct(q.distinct, q.where)
         if pag is None:
             return self._select(await self._find(q), q.select)
-        data = self._select(await self._find(q), q.select) if q.limit != 0 else []
-        if pag.total or q.limit == 0:
-            total = await self._count(q.where)
-        else:
-            total = -1
-        return {"total": total, "limit": q.limit, "skip": q.skip, "data": data}
+        rows, total = await self._find_page(q, count=pag.total or q.limit == 0)
+        return {"total": total, "limit": q.limit, "skip": q.skip, "data": self._select(rows, q.select)}
 
     async def get(self, id: Any, params: Params) -> dict[str, Any]:
         _, record, q = await self._one(id, params)

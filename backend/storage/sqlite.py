@@ -85,6 +85,25 @@ class SqliteAdapter(StorageAdapter):
 
         return await self.db.read(run)
 
+    async def _find_page(self, query: Query, count: bool) -> tuple[list[dict[str, Any]], int]:
+        b = SqlBuilder(self.id_field)
+        where = b.where(query.where)
+        rows_sql = f"SELECT doc FROM {self._t} WHERE {where} {b.order_by(query.sort)} LIMIT ? OFFSET ?"
+        rows_params = [*b.params, -1 if query.limit is None else query.limit, query.skip]
+        count_sql = f"SELECT count(*) FROM {self._t} WHERE {where}"
+
+        def run(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+            # One hop to the reader thread for both; a read transaction keeps them consistent.
+            conn.execute("BEGIN")
+            try:
+                rows = [orjson.loads(r[0]) for r in conn.execute(rows_sql, rows_params)] if query.limit != 0 else []
+                total = int(conn.execute(count_sql, b.params).fetchone()[0]) if count else -1
+            finally:
+                conn.execute("COMMIT")
+            return rows, total
+
+        return await self.db.read(run)
+
     async def _count(self, where: Cond) -> int:
         b = SqlBuilder(self.id_field)
         sql = f"SELECT count(*) FROM {self._t} WHERE {b.where(where)}"

@@ -9,6 +9,9 @@ from aiohttp import web
 
 from ..uploads import Download
 
+# CORS headers the REST middleware computed, for responses streamed by a handler.
+CORS_KEY = web.RequestKey("plume_cors_headers", dict)
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
@@ -33,6 +36,7 @@ async def serve_download(request: web.Request, dl: Download) -> web.StreamRespon
         "Accept-Ranges": "bytes",
         "Cache-Control": dl.cache_control,
         "Content-Disposition": f"inline; filename*=UTF-8''{_quote(dl.filename)}",
+        **request.get(CORS_KEY, {}),
     }
     if dl.etag:
         headers["ETag"] = f'"{dl.etag}"'
