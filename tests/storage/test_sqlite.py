@@ -1,0 +1,42 @@
+"""SQLite-specific behaviour: group commit isolation, big multi writes, data on disk."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from backend.errors import Conflict
+from backend.hooks import Params
+from backend.storage import SqliteStorage
+from backend.storage.base import AdapterOptions
+
+
+@pytest.fixture
+async def adapter(tmp_path: Path):  # type: ignore[no-untyped-def]
+    storage = SqliteStorage(f"sqlite:///{tmp_path}/t.sqlite3")
+    a = storage.adapter("things", AdapterOptions(multi=True, paginate=None))
+    await a.setup(None, "things")
+    yield a
+    await storage.close()
+
+
+async def test_a_failing_write_does_not_undo_its_batch(adapter) -> None:  # type: ignore[no-untyped-def]
+    await adapter.create({"_id": "dup", "n": 0}, Params())
+    results = await asyncio.gather(
+        *[adapter.create({"n": i}, Params()) for i in range(1, 50)],
+        adapter.create({"_id": "dup", "n": -1}, Params()),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    assert len(await adapter.find(Params())) == 50
+
+
+async def test_multi_patch_and_remove_beyond_the_variable_limit(adapter) -> None:  # type: ignore[no-untyped-def]
+    await adapter.create([{"g": 1, "i": i} for i in range(40_000)], Params())
+    patched = await adapter.patch(None, {"seen": True}, Params(query={"g": 1}))
+    assert len(patched) == 40_000
+    assert len(await adapter.find(Params(query={"seen": True, "$select": ["i"]}))) == 40_000
+    assert len(await adapter.remove(None, Params(query={"g": 1}))) == 40_000
+    assert await adapter.find(Params()) == []
