@@ -147,18 +147,25 @@ class SqliteAdapter(StorageAdapter):
 
     async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
         _dumps(data)  # fail early, outside the writer thread
-        marks = ",".join("?" * len(keys))
-        select = f"SELECT id, doc FROM {self._t} WHERE id IN ({marks})"
         update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
 
         def run(conn: sqlite3.Connection) -> None:
             # Read-modify-write inside the writer's transaction: atomic, and any key is allowed.
-            rows = conn.execute(select, keys).fetchall()
-            conn.executemany(update, [(_dumps({**orjson.loads(doc), **data}), key) for key, doc in rows])
+            for chunk in _chunks(keys):
+                select = f"SELECT id, doc FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})"
+                rows = conn.execute(select, chunk).fetchall()
+                conn.executemany(update, [(_dumps({**orjson.loads(doc), **data}), key) for key, doc in rows])
 
         await self.db.write(run)
 
     async def _delete(self, keys: list[str]) -> None:
-        marks = ",".join("?" * len(keys))
-        sql = f"DELETE FROM {self._t} WHERE id IN ({marks})"
-        await self.db.write(lambda conn: conn.execute(sql, keys))
+        def run(conn: sqlite3.Connection) -> None:
+            for chunk in _chunks(keys):
+                conn.execute(f"DELETE FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+        await self.db.write(run)
+
+
+def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
+    """Key lists short enough for SQLite's bound-variable limit."""
+    return [keys[i:i + size] for i in range(0, len(keys), size)]
