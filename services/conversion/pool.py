@@ -74,6 +74,7 @@ class ConversionPool:
         self._executor = ThreadPoolExecutor(max_workers=3 * workers, thread_name_prefix="plume-conversion")
         self._queue: asyncio.Queue[tuple[ConversionJob, asyncio.Future[ConversionResult]]] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._inflight: set[asyncio.Future[ConversionResult]] = set()  # callers' futures being run
         self._closed = False
 
     # ----------------------------------------------------------------- public API
@@ -115,27 +116,34 @@ class ConversionPool:
     async def close(self, grace: float = 5.0) -> None:
         """Stop accepting jobs, fail the queued ones, and stop every worker.
 
-        A running job gets ``grace`` seconds to finish before its worker is killed. Idempotent.
+        Running jobs get ``grace`` seconds to finish (their callers get their results); after that
+        their callers get :class:`PoolClosedError` and the workers are killed. Idempotent.
         """
         if self._closed:
             return
         self._closed = True
         loop = asyncio.get_running_loop()
-        for slot in self._slots:
-            for task in (slot.dispatcher, slot.starting):
-                if task is not None:
-                    task.cancel()
         if self._queue is not None:
             while not self._queue.empty():
                 _, future = self._queue.get_nowait()
                 if not future.done():
                     future.set_exception(PoolClosedError("the conversion pool was closed"))
+        running = [future for future in self._inflight if not future.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        for slot in self._slots:
+            for task in (slot.dispatcher, slot.starting):
+                if task is not None:
+                    task.cancel()
         processes = [p for slot in self._slots for p in slot.processes]
+        # Idle workers exit as soon as they read the stop message; busy ones are past their grace.
         await asyncio.gather(
-            *(loop.run_in_executor(self._executor, p.stop, grace) for p in processes), return_exceptions=True
+            *(loop.run_in_executor(self._executor, p.stop, 1.0) for p in processes), return_exceptions=True
         )
         tasks = [t for slot in self._slots for t in (slot.dispatcher, slot.starting) if t is not None]
         await asyncio.gather(*tasks, *self._background, return_exceptions=True)
+        for slot in self._slots:
+            slot.processes.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> ConversionPool:
@@ -198,7 +206,15 @@ class ConversionPool:
             job, future = await self._queue.get()
             if future.done():  # the caller gave up while the job was queued
                 continue
-            result = await self._run(slot, job)
+            self._inflight.add(future)
+            try:
+                result = await self._run(slot, job)
+            except asyncio.CancelledError:  # close() ran out of patience with this job
+                if not future.done():
+                    future.set_exception(PoolClosedError("the conversion pool was closed before the job finished"))
+                raise
+            finally:
+                self._inflight.discard(future)
             if not future.done():
                 future.set_result(result)
 
