@@ -10,7 +10,7 @@
   copied to a scratch folder and ``npm install``-ed there.
 * 1M records inserted through the SQLite adapter (batches, not HTTP) with a configured index; p50 of
   a find with filter + sort + ``$limit`` through the REST API, and the SQLite query plan.
-* ``--profile``: py-spy samples Plume under the get workload; prints the top functions.
+* ``--profile``: py-spy samples Plume under the get and find workloads; prints the top functions.
 
 Targets: Plume/Feathers >= 1.0 on every operation; 1M find p50 <= 20 ms. Not part of the test suite.
 """
@@ -179,8 +179,8 @@ def run_sio(ref: Path, url: str, ids_file: Path, calls: int, inflight: int) -> f
     return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
 
 
-def profile_get(wrk: str, plume: Server, script: Path, work: Path, seconds: int) -> list[str]:
-    """py-spy samples Plume while wrk runs the get workload; returns the top lines (self and total)."""
+def profile_rest(wrk: str, plume: Server, script: Path, work: Path, seconds: int) -> list[str]:
+    """py-spy samples Plume while wrk runs ``script``; returns the top lines (self and inclusive time)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         return ["py-spy not installed (pip install py-spy): profile skipped"]
@@ -285,7 +285,7 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     ap.add_argument("--big", type=int, default=1_000_000, help="records for the large find (0 skips it)")
     ap.add_argument("--sio-calls", type=int, default=20_000, help="socket.io calls with 50 in flight")
-    ap.add_argument("--profile", action="store_true", help="py-spy profile of Plume under the get workload")
+    ap.add_argument("--profile", action="store_true", help="py-spy profile of Plume under get and find")
     args = ap.parse_args()
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="plume-bench-"))
@@ -312,7 +312,9 @@ def main() -> None:
             rows.append((label, rate["plume"], rate["feathers"]))
             print(f"  {label}: plume {rate['plume']:.0f}/s  feathers {rate['feathers']:.0f}/s", flush=True)
         if args.profile:
-            profile = profile_get(wrk, plume, scripts["plume"]["get"], work, max(args.duration, 10))
+            for op in ("get", "find"):
+                profile += [f"\n-- REST {op} --", *profile_rest(wrk, plume, scripts["plume"][op], work,
+                                                               max(args.duration, 10))]
     finally:
         feathers.stop()
         plume.stop()
@@ -338,7 +340,7 @@ def main() -> None:
     for line in big_lines:
         print(line)
     if profile:
-        print("\nPlume profile under the REST get workload (py-spy):")
+        print("\nPlume profile under the REST get and find workloads (py-spy):")
         print("\n".join(profile))
     shutil.rmtree(work, ignore_errors=True)
 
