@@ -116,6 +116,14 @@ def _load_tf_keras(path: Path) -> Any:
     return tf_keras.models.load_model(path, compile=False)
 
 
+def _has_inputs(model: Any) -> bool:
+    """True if the model knows its inputs (unbuilt Sequential models raise on ``.inputs``)."""
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
 def load_keras_model(path: str | Path) -> LoadedModel:
     """Load a Keras model file saved by Keras 3 or by tf-keras (``compile=False``).
 
@@ -137,6 +145,10 @@ def load_keras_model(path: str | Path) -> LoadedModel:
     except Exception as exc:  # Keras raises anything from ValueError to TypeError on bad files
         saver = f"Keras {version}" if version else "an unknown Keras version"
         raise ConversionError(f"could not load {path.name} (saved by {saver}): {_short(exc)}", "invalid_model") from exc
-    if not hasattr(model, "inputs") and not hasattr(model, "layers"):
-        raise ConversionError(f"{path.name} does not contain a Keras model", "invalid_model")
+    if not _has_inputs(model):
+        raise ConversionError(
+            f"{path.name} holds a model that was never built, so its input shape is unknown; "
+            "start it with keras.Input(shape) (or call it once) before saving",
+            "invalid_model",
+        )
     return LoadedModel(model=model, saved_by_version=version, loaded_with="tf_keras" if use_tf_keras else "keras3")

@@ -65,12 +65,59 @@ def _wrap_single_ref(value: Any) -> Any:
     return value
 
 
+def _is_keras3_graph(config: dict[str, Any]) -> bool:
+    """True if a functional model config still has Keras 3 (dict) inbound nodes."""
+    return any(
+        isinstance(node, dict) and "args" in node
+        for layer in config.get("layers", [])
+        if isinstance(layer, dict)
+        for node in layer.get("inbound_nodes") or []
+    )
+
+
+def _nested_models_with_inputs(config: dict[str, Any]) -> set[str]:
+    """Names of the layers of a functional model that are themselves models built on an Input."""
+    names: set[str] = set()
+    for layer in config.get("layers", []):
+        if not isinstance(layer, dict):
+            continue
+        inner = layer.get("config") or {}
+        inner_layers = inner.get("layers") or [{}]
+        if layer.get("class_name") in ("Functional", "Model") or (
+            layer.get("class_name") == "Sequential" and inner_layers[0].get("class_name") == "InputLayer"
+        ):
+            names.add(layer.get("name") or inner.get("name"))
+    return names
+
+
+def _shift_nested_model_refs(config: dict[str, Any], nested: set[str]) -> None:
+    """Keras 2 (and TF.js) count the call a model built on an Input makes on its own input as that
+    model's node 0, so the outer graph's calls start at 1; Keras 3 does not count it."""
+    refs = [ref for layer in config.get("layers", []) for node in layer.get("inbound_nodes", []) for ref in node]
+    refs += [ref for key in ("input_layers", "output_layers") for ref in config.get(key, [])]
+    for ref in refs:
+        if isinstance(ref, list) and len(ref) >= 3 and ref[0] in nested and isinstance(ref[1], int):
+            ref[1] += 1
+
+
 def _rewrite(value: Any) -> Any:
     """Apply the per-object rules recursively and return the rewritten value (input left untouched)."""
     if isinstance(value, list):
         return [_rewrite(item) for item in value]
     if not isinstance(value, dict):
         return value
+    config = value.get("config")
+    if value.get("class_name") in ("Functional", "Model") and isinstance(config, dict) and _is_keras3_graph(config):
+        # Only on Keras 3 input (dict nodes), so a second pass does not shift the indices again.
+        nested = _nested_models_with_inputs(config)
+        out = _rewrite_object(value)
+        if nested:
+            _shift_nested_model_refs(out["config"], nested)
+        return out
+    return _rewrite_object(value)
+
+
+def _rewrite_object(value: dict[str, Any]) -> dict[str, Any]:
     is_object = "class_name" in value
     out: dict[str, Any] = {}
     for key, item in value.items():

@@ -73,6 +73,24 @@ def k3_two_inputs(keras: Any) -> Any:
     return keras.Model([a, b], keras.layers.Dense(4, activation="sigmoid")(merged))
 
 
+def k3_residual(keras: Any) -> Any:
+    inputs = keras.Input((6,), name="x")
+    hidden = keras.layers.Dense(6, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Add()([inputs, hidden])))
+
+
+def k3_embedding_lstm(keras: Any) -> Any:
+    tokens = keras.Input((5,), name="tokens")
+    x = keras.layers.Embedding(20, 4)(tokens)
+    return keras.Model(tokens, keras.layers.Dense(2)(keras.layers.LSTM(3)(x)))
+
+
+def k3_nested(keras: Any) -> Any:
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")], name="inner")
+    inputs = keras.Input((4,), name="x")
+    return keras.Model(inputs, keras.layers.Dense(2)(inner(inputs)))
+
+
 def tfk_dense(tf_keras: Any) -> Any:
     return tf_keras.Sequential(
         [
@@ -100,6 +118,9 @@ MODELS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "k3_conv": ("keras", k3_conv, ".keras"),
     "k3_sequential_bn": ("keras", k3_sequential_bn, ".keras"),
     "k3_two_inputs": ("keras", k3_two_inputs, ".keras"),
+    "k3_residual": ("keras", k3_residual, ".keras"),
+    "k3_embedding_lstm": ("keras", k3_embedding_lstm, ".keras"),
+    "k3_nested": ("keras", k3_nested, ".keras"),
     "tfk_dense": ("tf_keras", tfk_dense, ".h5"),
     "tfk_conv": ("tf_keras", tfk_conv, ".h5"),
     "tfk_conv_keras": ("tf_keras", tfk_conv, ".keras"),
@@ -119,12 +140,17 @@ def build_all(out_dir: Path) -> dict[str, Any]:
         tf.random.set_seed(1)
         model = build(libraries[library])
         inputs = [rng.normal(size=(BATCH, *t.shape[1:])).astype("float32") for t in model.inputs]
+        if name == "k3_embedding_lstm":  # token ids, fed as float32 like a TF.js client would
+            inputs = [rng.integers(0, 20, size=(BATCH, 5)).astype("float32")]
         expected = np.asarray(model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0))
         path = out_dir / f"{name}{suffix}"
         model.save(path)
         arrays = {f"in{i}": x for i, x in enumerate(inputs)} | {"out": expected}
         np.savez(out_dir / f"{name}.npz", **arrays)
         manifest[name] = {"file": str(path), "arrays": str(out_dir / f"{name}.npz"), "inputs": len(inputs)}
+    unbuilt = keras.Sequential([keras.layers.Dense(2)])  # saved before it knows its input shape
+    unbuilt.save(out_dir / "unbuilt.keras")
+    manifest["unbuilt"] = {"file": str(out_dir / "unbuilt.keras"), "arrays": None, "inputs": 0}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
 

@@ -28,6 +28,9 @@ MODEL_NAMES = [
     "k3_conv",
     "k3_sequential_bn",
     "k3_two_inputs",
+    "k3_residual",
+    "k3_embedding_lstm",
+    "k3_nested",
     "tfk_dense",
     "tfk_conv",
     "tfk_conv_keras",
@@ -115,6 +118,15 @@ async def test_bad_file_fails_with_message_and_next_job_works(
     good = await pool.convert(ConversionJob(models["k3_dense"]["file"], "onnx", tmp_path / "good-out"))
     assert good.ok, good.error
     assert good.worker_pid == failed.worker_pid  # an invalid upload does not cost a worker restart
+
+
+@pytest.mark.parametrize("target", ["tfjs", "onnx"])
+async def test_unbuilt_model_fails_cleanly(
+    pool: ConversionPool, models: dict[str, Any], tmp_path: Path, target: str
+) -> None:
+    result = await pool.convert(ConversionJob(models["unbuilt"]["file"], target, tmp_path / "out"))  # type: ignore[arg-type]
+    assert result.error_kind == "invalid_model"
+    assert "never built" in (result.error or "")
 
 
 async def test_missing_file_fails(pool: ConversionPool, tmp_path: Path) -> None:

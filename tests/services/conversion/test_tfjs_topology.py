@@ -157,3 +157,38 @@ def test_nested_keras_tensors_keep_their_order() -> None:
 
 def test_model_json_without_topology_is_returned_as_is() -> None:
     assert rewrite_model_json({"weightsManifest": []}) == {"weightsManifest": []}
+
+
+def test_calls_of_a_nested_model_built_on_an_input_start_at_node_1() -> None:
+    inner = {
+        "class_name": "Sequential",
+        "name": "inner",
+        "config": {"name": "inner", "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, 4]}}]},
+        "inbound_nodes": [{"args": [keras_tensor("x")], "kwargs": {}}],
+    }
+    model = {
+        "modelTopology": {
+            "model_config": {
+                "class_name": "Functional",
+                "config": {
+                    "name": "outer",
+                    "layers": [
+                        {
+                            "class_name": "InputLayer",
+                            "name": "x",
+                            "config": {"batch_shape": [None, 4]},
+                            "inbound_nodes": [],
+                        },
+                        inner,
+                    ],
+                    "input_layers": [["x", 0, 0]],
+                    "output_layers": ["inner", 0, 0],
+                },
+            }
+        }
+    }
+    once = rewrite_model_json(model)
+    config = once["modelTopology"]["model_config"]["config"]
+    assert config["layers"][1]["inbound_nodes"] == [[["x", 0, 0, {}]]]  # the input layer is not shifted
+    assert config["output_layers"] == [["inner", 1, 0]]
+    assert rewrite_model_json(once) == once
