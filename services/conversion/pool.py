@@ -45,6 +45,15 @@ class ConversionPool:
 
     Workers start lazily on the first job, or eagerly with :meth:`start`. A replacement worker is
     started as soon as one is retired, killed or crashes, so the next job usually finds it warm.
+
+    Notes:
+        * Workers are started with ``multiprocessing``'s ``spawn`` method, which re-imports the
+          parent's ``__main__`` module in the worker: a server started from a script must keep its
+          start-up code under ``if __name__ == "__main__":`` (console scripts and ``python -m``
+          entry points already do).
+        * Cancelling a :meth:`convert` call does not stop its job: the worker finishes it and the
+          files still land in ``output_dir`` (the caller owns that folder and may delete it).
+        * Create, use and close the pool in one event loop.
     """
 
     def __init__(

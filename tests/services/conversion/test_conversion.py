@@ -37,7 +37,8 @@ MODEL_NAMES = [
 ]
 
 # Recorded before this module converts anything, to prove the pool never loads TensorFlow here.
-TF_LOADED_BEFORE = "tensorflow" in sys.modules
+HEAVY_MODULES = ("tensorflow", "keras", "tf_keras", "tf2onnx", "tensorflowjs")
+HEAVY_LOADED_BEFORE = {name for name in HEAVY_MODULES if name in sys.modules}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -157,8 +158,6 @@ async def test_keras3_file_with_unknown_layer_fails_cleanly(pool: ConversionPool
 async def test_parent_process_never_imported_tensorflow(pool: ConversionPool) -> None:
     # Runs after the conversions above (same module, file order). If another test module of the
     # session loaded TensorFlow earlier, only test_no_tensorflow_in_server_process can tell.
-    if TF_LOADED_BEFORE:
+    if "tensorflow" in HEAVY_LOADED_BEFORE:
         pytest.skip("tensorflow was imported by another test module before this one")
-    assert "tensorflow" not in sys.modules
-    assert "keras" not in sys.modules
-    assert "tf2onnx" not in sys.modules
+    assert {name for name in HEAVY_MODULES if name in sys.modules} == HEAVY_LOADED_BEFORE

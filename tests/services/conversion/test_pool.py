@@ -102,11 +102,11 @@ async def test_two_workers_run_jobs_in_parallel(tmp_path: Path) -> None:
         await pool.start()
         assert len(pool.worker_pids()) == 2
         started = time.perf_counter()
-        results = await asyncio.gather(*(pool.convert(fake(tmp_path, "sleep-0.6")) for _ in range(2)))
+        results = await asyncio.gather(*(pool.convert(fake(tmp_path, "sleep-1.0")) for _ in range(2)))
         elapsed = time.perf_counter() - started
     assert all(r.ok for r in results)
     assert len({r.worker_pid for r in results}) == 2
-    assert elapsed < 1.1
+    assert elapsed < 1.8  # one after the other would take 2 s
 
 
 async def test_event_loop_keeps_ticking_during_a_job(tmp_path: Path) -> None:
@@ -119,7 +119,8 @@ async def test_event_loop_keeps_ticking_during_a_job(tmp_path: Path) -> None:
             await asyncio.sleep(0.001)
             worst = max(worst, time.perf_counter() - before - 0.001)
         assert (await job).ok
-    assert worst < 0.05
+    # The job takes 0.5 s; a blocked loop would show that. The bound leaves room for a busy machine.
+    assert worst < 0.25
 
 
 async def test_close_fails_queued_jobs_and_rejects_new_ones(tmp_path: Path) -> None:
