@@ -8,6 +8,7 @@ only ever awaits futures.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,8 @@ from typing import Any
 from .errors import ConversionError, PoolBusyError, PoolClosedError
 from .jobs import ConversionJob, ConversionResult
 from .worker import DEFAULT_HANDLER, DEFAULT_WARMUP, WorkerDied, WorkerProcess, WorkerTimeout
+
+logger = logging.getLogger("plume.conversion")
 
 
 @dataclass
@@ -180,7 +183,8 @@ class ConversionPool:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, worker.start, self.startup_timeout)
-        except (WorkerDied, WorkerTimeout) as exc:
+        except (WorkerDied, WorkerTimeout, OSError) as exc:  # OSError: could not even fork/exec
+            worker.kill()
             slot.processes.discard(worker)
             raise ConversionError(f"conversion worker failed to start: {exc}", "worker_crashed") from exc
         return worker
@@ -222,6 +226,9 @@ class ConversionPool:
                 if not future.done():
                     future.set_exception(PoolClosedError("the conversion pool was closed before the job finished"))
                 raise
+            except Exception as exc:  # a bug here must not stop the dispatcher: later jobs would hang
+                logger.exception("conversion job %s failed inside the pool", job.job_id)
+                result = ConversionResult.failure(job, f"internal error: {type(exc).__name__}", "conversion_failed")
             finally:
                 self._inflight.discard(future)
             if not future.done():
@@ -237,11 +244,15 @@ class ConversionPool:
         try:
             data = await loop.run_in_executor(self._executor, worker.run, job.to_dict(), self.job_timeout)
         except WorkerTimeout:
+            logger.warning(
+                "conversion job %s timed out after %g s; killing worker %s", job.job_id, self.job_timeout, worker.pid
+            )
             self._retire(slot, worker, kill=True)
             result = ConversionResult.failure(
                 job, f"conversion timed out after {self.job_timeout:g} s", "timeout", worker_pid=worker.pid
             )
         except WorkerDied as exc:
+            logger.warning("conversion worker %s died during job %s: %s", worker.pid, job.job_id, exc)
             self._retire(slot, worker, kill=True)
             result = ConversionResult.failure(job, f"conversion failed: {exc}", "worker_crashed", worker_pid=worker.pid)
         else:
