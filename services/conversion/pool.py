@@ -184,8 +184,7 @@ class ConversionPool:
         try:
             await loop.run_in_executor(self._executor, worker.start, self.startup_timeout)
         except (WorkerDied, WorkerTimeout, OSError) as exc:  # OSError: could not even fork/exec
-            worker.kill()
-            slot.processes.discard(worker)
+            slot.processes.discard(worker)  # start() already killed it if it was running
             raise ConversionError(f"conversion worker failed to start: {exc}", "worker_crashed") from exc
         return worker
 
