@@ -63,6 +63,8 @@ def asset_keys(doc: Mapping[str, Any]) -> set[str]:
 async def plugin(app: App) -> None:
     """Register ``/assets`` with its upload and download methods."""
     blobs = blob_store(app)
+    if blobs is None:
+        return
     max_size = upload_limit(app.settings)
     extensions = allowed_extensions(app.settings)
     accept = accept_extension(extensions)

@@ -26,6 +26,8 @@ __all__ = ["ConversionManager", "plugin"]
 async def plugin(app: App) -> None:
     """Register the three model services and the conversion manager (``app.conversions``)."""
     blobs = blob_store(app)
+    if blobs is None:
+        return
     max_size = upload_limit(app.settings)
     pool_settings = PoolSettings.from_settings(app.settings)
     for name in ACCEPT:
