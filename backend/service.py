@@ -13,7 +13,8 @@ class MethodSpec:
     name: str
     args: tuple[str, ...]  # positional arguments before ``params``
     http_verb: str
-    with_id: Literal["no", "yes", "optional"]  # is the id part of the REST URL?
+    # Is the id part of the REST URL? ("optional": PUT /p reaches update(null), which answers 400.)
+    with_id: Literal["no", "yes", "optional"]
     status: int  # REST success status
     event: str | None  # event emitted after success (None for reads)
 
@@ -29,7 +30,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("find", (), "GET", "no", 200, None),
         MethodSpec("get", ("id",), "GET", "yes", 200, None),
         MethodSpec("create", ("data",), "POST", "no", 201, "created"),
-        MethodSpec("update", ("id", "data"), "PUT", "yes", 200, "updated"),
+        MethodSpec("update", ("id", "data"), "PUT", "optional", 200, "updated"),
         MethodSpec("patch", ("id", "data"), "PATCH", "optional", 200, "patched"),
         MethodSpec("remove", ("id",), "DELETE", "optional", 200, "removed"),
     )

@@ -18,6 +18,7 @@ from ..channels import Connection
 from ..errors import BadRequest, FeathersError, GeneralError, MethodNotAllowed, convert
 from ..hooks import Params
 from ..service import METHODS
+from . import sio_json
 from .common import check_depth
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class SocketIOTransport:
             max_http_buffer_size=max_message,
             logger=False,
             engineio_logger=False,
+            json=sio_json,
         )
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
@@ -83,6 +85,8 @@ class SocketIOTransport:
             return GeneralError("Internal server error").to_json()
 
     async def _call(self, method: str, sid: str, args: list[Any]) -> Any:
+        if method == sio_json.INVALID_EVENT:
+            raise BadRequest(f"Invalid JSON: {args[0] if args else ''}")
         spec = METHODS.get(method)
         if spec is None:
             raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")

@@ -116,10 +116,9 @@ async def test_multi_as_a_list_of_methods(client: Any) -> None:
     assert len(await client.call("remove", "patchonly", None, {})) == 2
 
 
-async def test_update_without_id_is_refused(client: Any) -> None:
-    # Over socket.io update(null) is a 400; REST has no URL for it: PUT on a collection is a 405.
+async def test_update_without_id_is_bad_request(client: Any) -> None:
     e = await err(client.call("update", "people", None, {"a": 1}))
-    assert e.code == (405 if client.transport == "rest" else 400)
+    assert e.code == 400 and e.payload["message"] == "You can not replace multiple instances. Did you mean 'patch'?"
 
 
 async def test_data_must_be_an_object(client: Any) -> None:

@@ -98,10 +98,6 @@ EXPECTED_ERRORS = {
 @pytest.mark.parametrize("case", sorted(EXPECTED_ERRORS))
 def test_errors_rebuilt_by_client(report: dict[str, Any], via: str, case: str) -> None:
     name, code, message = EXPECTED_ERRORS[case]
-    if case == "updateNoId" and via == "rest":
-        # The core suite (tests/conformance) fixes PUT on a collection as a 405 (no route);
-        # Feathers itself routes it to update(null), a 400. Either way the client rebuilds the class.
-        name, code, message = "MethodNotAllowed", 405, "PUT"
     outcome = report[via]["errors"][case]
     assert outcome["ok"] is False, outcome
     err = outcome["error"]

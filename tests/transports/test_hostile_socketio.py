@@ -220,9 +220,6 @@ async def test_a_method_the_service_lacks(tmp_path: Path) -> None:
                     assert r.status == 405 and body["name"] == "MethodNotAllowed", body
 
 
-@pytest.mark.xfail(strict=True, reason="python-socketio decodes packets with json.loads: 10,000 levels raise "
-                   "RecursionError inside the packet decoder, so the call is never acked (the client waits "
-                   "forever) and a traceback is logged; reported to the core owner")
 async def test_ten_thousand_levels_in_a_raw_packet(tmp_path: Path) -> None:
     with PlumeProcess(tmp_path / "deep") as server:
         async with aiohttp.ClientSession() as http, http.ws_connect(
