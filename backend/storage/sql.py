@@ -13,6 +13,12 @@ from typing import Any
 from ..query import And, Cmp, Cond, IdIn, Not, Or
 
 NUMERIC = "IN ('integer','real')"
+_RANGE_TEST = {
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+}
 
 
 def json_path(path: tuple[str, ...]) -> str:
@@ -55,10 +61,21 @@ class SqlBuilder:
         strings = [v for v in values if isinstance(v, str)]
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         bools = sorted({"true" if v else "false" for v in values if isinstance(v, bool)})
-        if strings:
-            parts.append(f"({x} IN ({','.join(self._bind(s) for s in strings)}) AND {t} = 'text')")
-        if numbers:
-            parts.append(f"({x} IN ({','.join(self._bind(n) for n in numbers)}) AND {t} {NUMERIC})")
+        # Type guards make SQLite read the row even when an index answers, so add them only where a
+        # value of another kind could compare equal: an object/array's JSON text equal to a string
+        # starting with "{"/"[", and JSON true/false (stored as 1/0) equal to the numbers 1/0.
+        plain_s = [v for v in strings if not v.startswith(("{", "["))]
+        odd_s = [v for v in strings if v.startswith(("{", "["))]
+        plain_n = [v for v in numbers if v not in (0, 1)]
+        odd_n = [v for v in numbers if v in (0, 1)]
+        if plain_s:
+            parts.append(f"{x} IN ({','.join(self._bind(v) for v in plain_s)})")
+        if odd_s:
+            parts.append(f"({x} IN ({','.join(self._bind(v) for v in odd_s)}) AND {t} = 'text')")
+        if plain_n:
+            parts.append(f"{x} IN ({','.join(self._bind(v) for v in plain_n)})")
+        if odd_n:
+            parts.append(f"({x} IN ({','.join(self._bind(v) for v in odd_n)}) AND {t} {NUMERIC})")
         if bools:
             parts.append(f"{t} IN ({','.join(repr(b) for b in bools)})")
         if any(v is None for v in values):
@@ -73,8 +90,15 @@ class SqlBuilder:
             return "0"
         if cmp.path == (self.id_field,):
             return f"(id {op} {self._bind(str(v))})"
-        guard = f"{t} = 'text'" if isinstance(v, str) else f"{t} {NUMERIC}"
-        return f"({x} {op} {self._bind(v)} AND {guard})"
+        if isinstance(v, str):
+            # Text sorts after every number in SQLite: ">= ''" drops numbers and stays on the index.
+            return f"({x} {op} {self._bind(v)} AND {x} >= '' AND {t} = 'text')"
+        # Numbers sort before every text: "< ''" drops text and stays on the index; booleans
+        # (stored as 1/0) need the type guard only when the range reaches 0 or 1.
+        sql = f"{x} {op} {self._bind(v)} AND {x} < ''"
+        if any(_RANGE_TEST[cmp.op](b, v) for b in (0, 1)):
+            sql += f" AND {t} {NUMERIC}"
+        return f"({sql})"
 
     def where(self, cond: Cond) -> str:
         """SQL for ``cond`` (parameters accumulate in ``self.params``)."""

@@ -161,3 +161,22 @@ async def test_unicode_and_odd_field_names_round_trip(client: Any) -> None:
     got = await client.call("get", "people", rec["_id"])
     assert {k: got[k] for k in data} == data
     assert (await client.call("find", "people", {"naïve": "ü"}))["total"] == 1
+
+
+async def test_kinds_that_look_alike_never_match(client: Any) -> None:
+    # Booleans are 1/0 inside SQLite and a sub-document's JSON text can equal a string: none match.
+    for v in (True, 1, 0, False, {"a": 1}, '{"a":1}', [1], "[1]", "b", 5):
+        await client.call("create", "multi", {"v": v})
+
+    async def vs(query: dict[str, Any]) -> list[Any]:
+        return [r["v"] for r in (await client.call("find", "multi", {**query, "$limit": 50}))["data"]]
+    assert await vs({"v": 1}) == [1]  # over REST "1" matches "1" and 1, never true
+    assert await vs({"v": {"$gte": 0, "$lte": 1}}) == [1, 0]
+    assert await vs({"v": {"$gt": 0.5}}) == [1, 5]
+    assert await vs({"v": {"$lt": "c"}}) == ["[1]", "b"]
+    assert await vs({"v": {"$gte": "{"}}) == ['{"a":1}']
+    if client.transport == "socketio":
+        assert await vs({"v": '{"a":1}'}) == ['{"a":1}']
+        assert await vs({"v": "[1]"}) == ["[1]"]
+        assert await vs({"v": True}) == [True]
+        assert await vs({"v": 0}) == [0]
