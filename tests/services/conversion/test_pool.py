@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +45,11 @@ async def test_worker_is_recycled_after_max_jobs(tmp_path: Path) -> None:
 async def test_timeout_kills_worker_fails_job_and_pool_recovers(tmp_path: Path) -> None:
     async with light_pool(job_timeout=1.0) as pool:
         first = await pool.convert(fake(tmp_path, "echo-a"))
-        started = time.perf_counter()
         hung = await pool.convert(fake(tmp_path, "hang-forever"))
-        elapsed = time.perf_counter() - started
         after = await pool.convert(fake(tmp_path, "echo-b"))
     assert not hung.ok
     assert hung.error_kind == "timeout"
     assert hung.error == "conversion timed out after 1 s"
-    assert 0.9 <= elapsed < 5
     assert after.ok
     assert after.worker_pid not in (None, first.worker_pid)  # a new worker replaced the killed one
     assert not Path(fake(tmp_path, "hang-forever").staging_dir).exists()
@@ -101,26 +97,22 @@ async def test_two_workers_run_jobs_in_parallel(tmp_path: Path) -> None:
     async with light_pool(workers=2) as pool:
         await pool.start()
         assert len(pool.worker_pids()) == 2
-        started = time.perf_counter()
         results = await asyncio.gather(*(pool.convert(fake(tmp_path, "sleep-1.0")) for _ in range(2)))
-        elapsed = time.perf_counter() - started
     assert all(r.ok for r in results)
-    assert len({r.worker_pid for r in results}) == 2
-    assert elapsed < 1.8  # one after the other would take 2 s
+    assert len({r.worker_pid for r in results}) == 2  # one job per worker, so both ran at once
 
 
 async def test_event_loop_keeps_ticking_during_a_job(tmp_path: Path) -> None:
     async with light_pool() as pool:
         await pool.start()
-        worst = 0.0
+        ticks = 0
         job = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.5")))
         while not job.done():
-            before = time.perf_counter()
             await asyncio.sleep(0.001)
-            worst = max(worst, time.perf_counter() - before - 0.001)
+            ticks += 1
         assert (await job).ok
-    # The job takes 0.5 s; a blocked loop would show that. The bound leaves room for a busy machine.
-    assert worst < 0.25
+    # A loop blocked by the job would tick once, after it; no timing is asserted (bench/ measures lag).
+    assert ticks > 1
 
 
 async def test_close_fails_queued_jobs_and_rejects_new_ones(tmp_path: Path) -> None:
@@ -145,9 +137,7 @@ async def test_close_kills_a_hung_worker(tmp_path: Path) -> None:
     (pid,) = pool.worker_pids()
     job = asyncio.create_task(pool.convert(fake(tmp_path, "hang-close")))
     await asyncio.sleep(0.2)
-    started = time.perf_counter()
     await pool.close(grace=0.5)
-    assert time.perf_counter() - started < 5
     await asyncio.gather(job, return_exceptions=True)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
