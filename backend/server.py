@@ -65,6 +65,11 @@ async def create_app(settings: Settings, *, load_plugins: bool = True) -> App:
     storage = open_storage(settings.database_url)
     app.storage = storage  # type: ignore[attr-defined]
     app.on_teardown(storage.close)
+    from .storage.blobs.factory import open_blob_store
+
+    blobs = open_blob_store(settings, storage)
+    app.blobs = blobs  # type: ignore[attr-defined]
+    app.on_teardown(blobs.close)
     app.service_factory = _dynamic_factory(app, settings)
 
     async def join_everybody(conn: Connection) -> None:
