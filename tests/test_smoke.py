@@ -27,3 +27,12 @@ async def test_rest_write_reaches_socket_client(server: Running) -> None:
     err, found = await sio.call("get", ("things", created["_id"]), timeout=5)
     assert err is None and found == created
     await sio.disconnect()
+
+
+async def test_websocket_frames_are_not_deflated(server: Running) -> None:
+    # Guards the driver subclass in backend/transports/socketio.py against python-engineio changes.
+    async with aiohttp.ClientSession() as http:
+        url = f"{server.url}/socket.io/?EIO=4&transport=websocket"
+        async with http.ws_connect(url, compress=15) as ws:
+            assert ws.compress == 0
+            assert (await ws.receive_str()).startswith("0{")  # engine.io open packet

@@ -40,6 +40,7 @@ class SocketIOTransport:
             engineio_logger=False,
             json=sio_json,
         )
+        _without_deflate(self.sio)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_call)
@@ -121,3 +122,24 @@ class SocketIOTransport:
 
     async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
         await self.sio.emit(event, data, to=channels)
+
+
+def _without_deflate(sio: socketio.AsyncServer) -> None:
+    """Serve websockets without permessage-deflate, as Node's socket.io server does by default.
+
+    Feathers messages are small JSON frames: compressing each costs more CPU than it saves on a
+    LAN, and it was a top item of the socket.io profile. python-engineio hardcodes aiohttp's
+    default (compress on) in its driver, so use a subclass of that driver.
+    """
+    from engineio.async_drivers.aiohttp import WebSocket
+
+    class PlainWebSocket(WebSocket):  # type: ignore[misc]
+        async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+            request = environ["aiohttp.request"]
+            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+            await self._sock.prepare(request)
+            self.environ = environ
+            await self.handler(self)
+            return self._sock
+
+    sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}
