@@ -3,6 +3,7 @@ the transport answers with a 400 instead of an exception that would leave the ca
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -11,7 +12,12 @@ INVALID_EVENT = "plume:invalid-json"
 
 
 def dumps(obj: Any, **_: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        # Beyond orjson's nesting limit or types it refuses: python-socketio sets this codec on
+        # its Packet class for every client and server of the process, so never fail here.
+        return json.dumps(obj, separators=(",", ":"))
 
 
 def loads(text: str | bytes, **_: Any) -> Any:
