@@ -150,7 +150,7 @@ class StorageAdapter(abc.ABC):
 
     async def _one(self, id: Any, params: Params) -> tuple[str, dict[str, Any], Query]:
         key = self.key(id)
-        q = self._parse(params)
+        q = self._parse(params) if params.query else _EMPTY
         found = await self._find(Query(where=conjoin(IdIn((key,)), q.where), limit=1))
         if not found:
             raise NotFound(f"No record found for id '{key}'")
@@ -242,6 +242,9 @@ class StorageAdapter(abc.ABC):
             await self._delete([self.key(r[self.id_field]) for r in targets])
         out = self._select(targets, q.select)
         return out if id is None else out[0]
+
+
+_EMPTY = Query()
 
 
 class _Missing:

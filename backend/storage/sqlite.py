@@ -12,9 +12,9 @@ from ..errors import BadRequest, Conflict
 from ..query import And, Cond, IdIn, Query, split_path
 from .base import AdapterOptions, StorageAdapter
 from .sql import SqlBuilder, index_sql, json_path, quote_ident
-from .sqlite_db import SqliteDatabase
+from .sqlite_db import SqliteDatabase, TooBigInline
 
-INLINE_MAX = 64 * 1024  # bytes of JSON a primary-key read may parse on the event loop
+INLINE_MAX = 64 * 1024  # bytes of JSON a row may have to be decoded on the event loop
 
 
 def _single_key(where: Cond) -> bool:
@@ -66,48 +66,41 @@ class SqliteAdapter(StorageAdapter):
 
     # ----------------------------------------------------------------- reads
     async def _find(self, query: Query) -> list[dict[str, Any]]:
-        b = SqlBuilder(self.id_field)
-        where = b.where(query.where)
-        order = b.order_by(query.sort)
-        limits = [-1 if query.limit is None else query.limit, query.skip]
-        if _single_key(query.where):
-            # At most one row by primary key: read it on the loop unless the document is large.
-            sql = f"SELECT length(doc) <= {INLINE_MAX}, CASE WHEN length(doc) <= {INLINE_MAX} THEN doc END " \
-                  f"FROM {self._t} WHERE {where} LIMIT ? OFFSET ?"
-            rows = self.db.read_inline(lambda conn: conn.execute(sql, [*b.params, *limits]).fetchall())
-            if all(small for small, _ in rows):
-                return [orjson.loads(doc) for _, doc in rows]
-        sql = f"SELECT doc FROM {self._t} WHERE {where} {order} LIMIT ? OFFSET ?"
-        params = [*b.params, *limits]
+        rows, _ = await self._find_page(query, count=False)
+        return rows
 
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            return [orjson.loads(row[0]) for row in conn.execute(sql, params)]
-
-        return await self.db.read(run)
+    async def _count(self, where: Cond) -> int:
+        _, total = await self._find_page(Query(where=where, limit=0), count=True)
+        return total
 
     async def _find_page(self, query: Query, count: bool) -> tuple[list[dict[str, Any]], int]:
         b = SqlBuilder(self.id_field)
         where = b.where(query.where)
-        rows_sql = f"SELECT doc FROM {self._t} WHERE {where} {b.order_by(query.sort)} LIMIT ? OFFSET ?"
+        order = "" if _single_key(query.where) else b.order_by(query.sort)
+        # Rows over INLINE_MAX bytes are not decoded on the event loop (see read_bounded).
+        rows_sql = (f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE {where} {order} "
+                    "LIMIT ? OFFSET ?")
         rows_params = [*b.params, -1 if query.limit is None else query.limit, query.skip]
         count_sql = f"SELECT count(*) FROM {self._t} WHERE {where}"
 
         def run(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
-            # One hop to the reader thread for both; a read transaction keeps them consistent.
-            conn.execute("BEGIN")
+            inline = self.db.inline
+            if count:  # one read transaction: the page and its count see the same snapshot
+                conn.execute("BEGIN")
             try:
-                rows = [orjson.loads(r[0]) for r in conn.execute(rows_sql, rows_params)] if query.limit != 0 else []
+                rows = []
+                if query.limit != 0:
+                    for small, doc in conn.execute(rows_sql, rows_params):
+                        if inline and not small:
+                            raise TooBigInline
+                        rows.append(orjson.loads(doc))
                 total = int(conn.execute(count_sql, b.params).fetchone()[0]) if count else -1
             finally:
-                conn.execute("COMMIT")
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
             return rows, total
 
-        return await self.db.read(run)
-
-    async def _count(self, where: Cond) -> int:
-        b = SqlBuilder(self.id_field)
-        sql = f"SELECT count(*) FROM {self._t} WHERE {b.where(where)}"
-        return await self.db.read(lambda conn: int(conn.execute(sql, b.params).fetchone()[0]))
+        return await self.db.read_bounded(run)
 
     async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
         b = SqlBuilder(self.id_field)

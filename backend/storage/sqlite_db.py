@@ -95,8 +95,13 @@ class SqliteDatabase:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             results = [(fut, None, exc) for _, _, fut in batch]
-        for (_, loop, _), (fut, value, exc) in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, fut, value, exc)
+        # One wake-up of each event loop per batch, not one per write: waking a loop from another
+        # thread costs more than most writes.
+        by_loop: dict[Any, list[tuple[Any, Any, BaseException | None]]] = {}
+        for (_, loop, _), outcome in zip(batch, results, strict=True):
+            by_loop.setdefault(loop, []).append(outcome)
+        for loop, outcomes in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, outcomes)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in the writer thread inside a transaction; its changes commit before this returns."""
@@ -120,13 +125,35 @@ class SqliteDatabase:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
 
-    def read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` on the calling (event loop) thread's own read connection.
+    async def read_bounded(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Try ``fn`` on the loop thread within a budget of SQLite work, else on a reader thread.
 
-        Only for reads whose cost is bounded and tiny (a primary-key lookup of one size-capped row:
-        a few cached pages, ~10 µs), where the hop to a reader thread would cost more than the read.
+        A hop to a reader thread costs 50-250 µs here, more than most indexed queries. So a read
+        first runs inline with a progress handler that interrupts it after ``INLINE_BUDGET`` virtual
+        machine steps (about a millisecond); an interrupted read, or one that raises
+        :class:`TooBigInline` (rows too large to parse on the loop), is re-run on a reader thread.
         """
-        return fn(self._reader())
+        conn = self._reader()
+        conn.set_progress_handler(_interrupt, INLINE_BUDGET)
+        self._local.inline = True
+        try:
+            return fn(conn)
+        except TooBigInline:
+            pass
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise
+        finally:
+            self._local.inline = False
+            conn.set_progress_handler(None, 0)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        return await self.read(fn)
+
+    @property
+    def inline(self) -> bool:
+        """True while a read function runs on the event loop (inside :meth:`read_bounded`)."""
+        return bool(getattr(self._local, "inline", False))
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -144,10 +171,22 @@ class SqliteDatabase:
                 pass
 
 
-def _settle(fut: asyncio.Future[Any], value: Any, exc: BaseException | None) -> None:
-    if fut.cancelled():
-        return
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(value)
+INLINE_BUDGET = 20_000  # SQLite VM steps per progress-handler call; the first call interrupts
+
+
+class TooBigInline(Exception):
+    """Raised by a read function when its rows are too large to decode on the event loop."""
+
+
+def _interrupt() -> int:
+    return 1  # non-zero: abort the statement (called once the budget of steps is spent)
+
+
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, value, exc in outcomes:
+        if fut.cancelled():
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(value)

@@ -40,3 +40,23 @@ async def test_multi_patch_and_remove_beyond_the_variable_limit(adapter) -> None
     assert len(await adapter.find(Params(query={"seen": True, "$select": ["i"]}))) == 40_000
     assert len(await adapter.remove(None, Params(query={"g": 1}))) == 40_000
     assert await adapter.find(Params()) == []
+
+
+async def test_reads_past_the_inline_budget_or_size_cap_fall_back_to_a_thread(adapter) -> None:  # type: ignore[no-untyped-def]
+    await adapter.create([{"g": i % 7, "i": i} for i in range(20_000)], Params())
+    big = await adapter.create({"g": 99, "blob": "x" * 200_000}, Params())
+    calls: list[str] = []
+    read = adapter.db.read
+
+    async def spy(fn):  # type: ignore[no-untyped-def]
+        calls.append("thread")
+        return await read(fn)
+
+    adapter.db.read = spy
+    # An unindexed scan of 20k rows: more SQLite work than the inline budget allows.
+    page = await adapter.find(Params(query={"i": {"$gte": 19_995}}))
+    assert [r["i"] for r in page] == [19_995, 19_996, 19_997, 19_998, 19_999] and calls == ["thread"]
+    got = await adapter.get(big["_id"], Params())  # a 200 kB row is not decoded on the loop
+    assert len(got["blob"]) == 200_000 and calls == ["thread", "thread"]
+    small = (await adapter.find(Params(query={"i": 5, "g": 5, "$limit": 1})))[0]
+    assert small["i"] == 5
