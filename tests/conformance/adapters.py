@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import os
 
-ADAPTER_URLS: list[str] = ["memory://", "sqlite"]  # "sqlite": a fresh file under the test's tmp dir
+ADAPTER_URLS: list[str] = ["memory://", "sqlite", "mongomock://localhost/plume_test"]  # "sqlite": a fresh file
 if os.environ.get("PLUME_TEST_MONGODB_URL"):
     ADAPTER_URLS.append(os.environ["PLUME_TEST_MONGODB_URL"])

@@ -163,8 +163,10 @@ async def test_unicode_and_odd_field_names_round_trip(client: Any) -> None:
     assert (await client.call("find", "people", {"naïve": "ü"}))["total"] == 1
 
 
-async def test_kinds_that_look_alike_never_match(client: Any) -> None:
+async def test_kinds_that_look_alike_never_match(client: Any, adapter_url: str) -> None:
     # Booleans are 1/0 inside SQLite and a sub-document's JSON text can equal a string: none match.
+    if adapter_url.startswith("mongo"):
+        pytest.skip("MongoDB semantics differ by design (an array matches a value it contains); README lists it")
     for v in (True, 1, 0, False, {"a": 1}, '{"a":1}', [1], "[1]", "b", 5):
         await client.call("create", "multi", {"v": v})
 
