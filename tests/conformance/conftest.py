@@ -22,6 +22,8 @@ multi = ["patch", "remove"]
 paginate = false
 [services.small]
 paginate = { default = 2, max = 3 }
+[services.nototal]
+paginate = { default = 2, max = 10, total = false }
 [services.custom]
 id = "id"
 [services.typed]

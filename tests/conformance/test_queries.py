@@ -94,6 +94,14 @@ async def test_limit_is_clamped_and_zero_counts(client: Any) -> None:
     assert page == {"total": 5, "limit": 0, "skip": 0, "data": []}
 
 
+async def test_totals_can_be_turned_off_keeping_the_shape(client: Any) -> None:
+    for i in range(3):
+        await client.call("create", "nototal", {"i": i})
+    page = await client.call("find", "nototal", {"$sort": {"i": 1}})
+    assert page["total"] == -1 and page["limit"] == 2 and [r["i"] for r in page["data"]] == [0, 1]
+    assert (await client.call("find", "nototal", {"$limit": 0}))["total"] == 3  # a count asked for
+
+
 async def test_unpaginated_service_returns_a_list(client: Any) -> None:
     for i in range(3):
         await client.call("create", "flat", {"i": i})
