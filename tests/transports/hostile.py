@@ -28,6 +28,15 @@ BAD_PAGING: list[dict[str, Any]] = [
 BAD_QUERY_FIELDS = ['a"b', "a\\b", "a\x00b", "a\x01", "tab\there", "a\x7f"]
 
 
+# The server both hostile-input modules start: a 1 MiB body limit and one service with multi.
+MAX_BODY = 1024 * 1024
+CONFIG = f"""
+max_body = {MAX_BODY}
+[services.multi]
+multi = true
+"""
+
+
 def assert_error(response: requests.Response, code: int) -> dict[str, Any]:
     """``response`` is a Feathers error JSON with status ``code``; returns the body."""
     assert response.status_code == code, (response.status_code, response.text[:300])

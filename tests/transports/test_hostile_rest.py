@@ -18,17 +18,13 @@ from tests.support.server import PlumeProcess
 from tests.transports.hostile import (
     BAD_PAGING,
     BAD_QUERY_FIELDS,
+    CONFIG,
+    MAX_BODY,
     UNKNOWN_OPERATORS,
     assert_error,
     no_tracebacks,
 )
 
-MAX_BODY = 1024 * 1024
-CONFIG = f"""
-max_body = {MAX_BODY}
-[services.multi]
-multi = true
-"""
 TIMEOUT = 20
 JSON = {"Content-Type": "application/json"}
 
