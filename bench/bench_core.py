@@ -169,8 +169,12 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int) -> float:
     sh([*base, "-d2s", url])
     out = sh([*base, f"-d{duration}s", url]).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad or "Socket errors" in out:
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if bad or (sock and any(int(x) for x in sock.groups()[:3])):
         sys.exit(f"wrk saw errors against {url} with {script.name}:\n{out}")
+    if sock and int(sock.group(4)):
+        # Slow answers (over wrk's 2 s) on a loaded machine are a figure, not a failure.
+        print(f"  ({script.name} against {url}: {sock.group(4)} requests slower than 2 s)")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
