@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,11 @@ async def client(request: pytest.FixtureRequest, tmp_path: Path, adapter_url: st
     schemas.mkdir()
     (schemas / "typed.json").write_text(json.dumps(TYPED_SCHEMA))
     overrides: dict[str, Any] = {"schemas_dir": str(schemas)}
-    if adapter_url != "sqlite":
+    if adapter_url.startswith(("mongodb:", "mongodb+srv:")):
+        # A real server keeps data between tests: one fresh database per test, dropped after.
+        base = adapter_url.split("?")[0].rsplit("/", 1)[0]
+        overrides["database"] = f"{base}/plume_test_{uuid.uuid4().hex[:12]}"
+    elif adapter_url != "sqlite":
         overrides["database"] = adapter_url
     async with running(tmp_path, config=CONFIG, **overrides) as srv:
         c: Any = RestClient(srv.url) if request.param == "rest" else await SocketClient(srv.url).connect()
@@ -61,3 +66,6 @@ async def client(request: pytest.FixtureRequest, tmp_path: Path, adapter_url: st
             yield c
         finally:
             await c.close()
+            if adapter_url.startswith(("mongodb:", "mongodb+srv:")):
+                storage = srv.app.storage  # type: ignore[attr-defined]
+                await storage.client.drop_database(storage.db.name)
