@@ -2,59 +2,99 @@
 
 Records keep the same wire form as on SQLite: ``_id`` is stored as an ObjectId when it is a 24-hex
 string and sent as that string; timestamps stay ISO-8601 strings, which compare as dates because
-they all have one fixed format. Driver failures become Feathers errors (409, 404, 503).
+they all have one fixed format. Driver failures become Feathers errors (409, 404, 503, 400, 413),
+never a 500 with a stack. The filter translation lives in :mod:`.mongo_query`.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+from bson.errors import InvalidDocument
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DocumentTooLarge,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    PyMongoError,
+    WTimeoutError,
+)
 
-from ..errors import Conflict, GeneralError, Unavailable
-from ..query import And, Cmp, Cond, IdIn, Not, Or, Query
+from ..errors import BadRequest, Conflict, GeneralError, PayloadTooLarge, Unavailable
+from ..query import Cond, Query
 from . import Storage
 from .base import AdapterOptions, StorageAdapter
+from .mongo_query import MongoFilter, oid_or_str
 
-_HEX24 = re.compile(r"[0-9a-f]{24}")
+log = logging.getLogger(__name__)
+DUPLICATE_KEY = 11000
+_mock_gridfs_enabled = False
 
 
-def _oid_or_str(value: Any) -> Any:
-    return ObjectId(value) if isinstance(value, str) and _HEX24.fullmatch(value) else value
+def driver_error(exc: BaseException) -> Exception | None:
+    """The Feathers error for a driver exception (None when it is not a driver error)."""
+    if isinstance(exc, DuplicateKeyError):
+        return Conflict("A record with that id already exists")
+    if isinstance(exc, BulkWriteError):
+        codes = {e.get("code") for e in exc.details.get("writeErrors", [])}
+        if codes == {DUPLICATE_KEY}:
+            return Conflict("A record with that id already exists")
+    if isinstance(exc, (ConnectionFailure, ExecutionTimeout, WTimeoutError)):
+        # ServerSelectionTimeoutError, AutoReconnect and NetworkTimeout are ConnectionFailures.
+        return Unavailable("The database is unavailable")
+    if isinstance(exc, DocumentTooLarge):
+        return PayloadTooLarge("The record is larger than the database allows")
+    if isinstance(exc, InvalidDocument):
+        return BadRequest("The record cannot be stored")
+    if isinstance(exc, OverflowError):
+        return BadRequest("Integers must fit in 64 bits")  # BSON has no bigger integer
+    if isinstance(exc, PyMongoError):
+        log.warning("database error: %s", exc)
+        return GeneralError("Database error")
+    return None
 
 
 @asynccontextmanager
-async def _driver_errors() -> AsyncIterator[None]:
-    """Driver exceptions as Feathers errors, never a 500 with a stack."""
+async def driver_errors() -> AsyncIterator[None]:
+    """Driver exceptions as Feathers errors (the driver's message is logged, never sent)."""
     try:
         yield
-    except (DuplicateKeyError, BulkWriteError) as exc:
-        raise Conflict("A record with that id already exists") from exc
-    except ConnectionFailure as exc:
-        raise Unavailable("The database is unavailable") from exc
-    except PyMongoError as exc:
-        raise GeneralError("Database error") from exc
+    except (PyMongoError, InvalidDocument, OverflowError) as exc:
+        mapped = driver_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 class MongoStorage(Storage):
-    """A MongoDB database (``mongodb://host/db``) or an in-process mock (``mongomock://x/db``)."""
+    """A MongoDB database (``mongodb://host/db``) or an in-process mock (``mongomock://x/db``).
+
+    ``timeout_ms`` bounds server selection (how long a call waits for an unreachable server
+    before it is a 503); a ``serverSelectionTimeoutMS`` in the URL wins.
+    """
 
     def __init__(self, url: str, *, timeout_ms: int = 5000) -> None:
         self.url = url
-        db_name = urlparse(url).path.strip("/").split("?")[0] or "plume"
+        parsed = urlparse(url)
+        db_name = parsed.path.strip("/") or "plume"
         if url.startswith("mongomock:"):
             from mongomock_motor import AsyncMongoMockClient
 
+            _enable_mock_gridfs()
             self.client: Any = AsyncMongoMockClient()
         else:
             from motor.motor_asyncio import AsyncIOMotorClient
 
-            self.client = AsyncIOMotorClient(url, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
+            options: dict[str, Any] = {}
+            if "serverselectiontimeoutms" not in {k.lower() for k in parse_qs(parsed.query)}:
+                options["serverSelectionTimeoutMS"] = timeout_ms
+            self.client = AsyncIOMotorClient(url, **options)
         self.db = self.client[db_name]
 
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
@@ -64,6 +104,20 @@ class MongoStorage(Storage):
         self.client.close()
 
 
+def _enable_mock_gridfs() -> None:
+    """Let pymongo's GridFS (under motor's bucket) accept mongomock databases (process-wide).
+
+    mongomock's patch only widens ``isinstance`` checks to also accept mongomock's classes, so
+    real databases keep working; it is applied once and never undone.
+    """
+    global _mock_gridfs_enabled
+    if not _mock_gridfs_enabled:
+        from mongomock.gridfs import enable_gridfs_integration
+
+        enable_gridfs_integration()
+        _mock_gridfs_enabled = True
+
+
 class MongoAdapter(StorageAdapter):
     """One service per collection."""
 
@@ -71,107 +125,93 @@ class MongoAdapter(StorageAdapter):
         super().__init__(name, options)
         self.coll = collection
         self.native_id = self.id_field == "_id"
+        self.filter = MongoFilter(self.id_field)
 
     async def setup(self, app: Any, path: str) -> None:
-        async with _driver_errors():
+        """Create the unique index of a custom id field and the configured ``indexes``."""
+        from .sqlite import parse_index_spec  # the same index syntax for every adapter
+
+        async with driver_errors():
             if not self.native_id:
                 await self.coll.create_index(self.id_field, unique=True)
             for spec in self.options.indexes:
-                from .sqlite import parse_index_spec  # the same index syntax for every adapter
-
                 await self.coll.create_index([(".".join(p), d) for p, d in parse_index_spec(spec)])
 
-    # ----------------------------------------------------------------- translation
-    def _ids(self, keys: list[str] | tuple[str, ...]) -> dict[str, Any]:
-        if self.native_id:
-            return {"_id": {"$in": [_oid_or_str(k) for k in keys]}}
-        values: list[Any] = list(keys)
-        values += [int(k) for k in keys if k.lstrip("-").isdigit()]
-        return {self.id_field: {"$in": values}}
-
-    def filter(self, cond: Cond) -> dict[str, Any]:
-        """The condition tree as a MongoDB filter (MongoDB brackets types as the tree wants)."""
-        if isinstance(cond, And):
-            return {"$and": [self.filter(c) for c in cond.items]} if cond.items else {}
-        if isinstance(cond, Or):
-            return {"$or": [self.filter(c) for c in cond.items]} if cond.items else {"_id": {"$in": []}}
-        if isinstance(cond, Not):
-            return {"$nor": [self.filter(cond.cond)]}
-        if isinstance(cond, IdIn):
-            return self._ids(cond.keys)
-        assert isinstance(cond, Cmp)
-        path = ".".join(cond.path)
-        value = cond.value
-        if cond.path == ("_id",) and self.native_id:
-            value = [x for v in value for x in {_oid_or_str(v), v}] if isinstance(value, list) \
-                else _oid_or_str(value)
-        if cond.op == "$eq":
-            return {path: value} if value is None else {path: {"$eq": value}}
-        return {path: {cond.op: value}}
-
+    # ----------------------------------------------------------------- records in and out
     def _out(self, doc: dict[str, Any]) -> dict[str, Any]:
         if self.native_id:
             if isinstance(doc.get("_id"), ObjectId):
                 doc["_id"] = str(doc["_id"])
         else:
-            doc.pop("_id", None)
+            doc.pop("_id", None)  # Mongo's own id stays hidden behind the custom id field
         return doc
 
     def _in(self, record: dict[str, Any]) -> dict[str, Any]:
         doc = dict(record)
         if self.native_id:
-            doc["_id"] = _oid_or_str(doc["_id"])
+            doc["_id"] = oid_or_str(doc["_id"])
         return doc
+
+    def _where(self, key: str) -> dict[str, Any]:
+        # An exact match on the stored id (mongomock cannot replace through an $in filter).
+        if self.native_id:
+            return {"_id": oid_or_str(key)}
+        return self.filter.ids([key])
 
     # ----------------------------------------------------------------- primitives
     async def _find(self, query: Query) -> list[dict[str, Any]]:
-        sort = [(".".join(p), d) for p, d in query.sort] + [("_id", 1)]
-        async with _driver_errors():
+        if query.limit == 0:
+            return []
+        sort = [(".".join(p), d) for p, d in query.sort]
+        if not any(field == "_id" for field, _ in sort):
+            sort.append(("_id", 1))  # a stable order for pages (ObjectIds are time-ordered)
+        async with driver_errors():
             cursor = self.coll.find(self.filter(query.where)).sort(sort).skip(query.skip)
             if query.limit is not None:
-                if query.limit == 0:
-                    return []
                 cursor = cursor.limit(query.limit)
             return [self._out(doc) async for doc in cursor]
 
     async def _count(self, where: Cond) -> int:
-        async with _driver_errors():
+        async with driver_errors():
             return int(await self.coll.count_documents(self.filter(where)))
 
     async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
-        async with _driver_errors():
-            values = await self.coll.distinct(".".join(path), self.filter(where))
+        field = ".".join(path)
+        if field == "_id" and not self.native_id:
+            return []  # Mongo's own id is hidden on custom-id services
+        async with driver_errors():
+            values = await self.coll.distinct(field, self.filter(where))
         return [str(v) if isinstance(v, ObjectId) else v for v in values if v is not None]
 
     async def _insert(self, records: list[dict[str, Any]]) -> None:
         docs = [self._in(r) for r in records]
         try:
-            async with _driver_errors():
+            async with driver_errors():
                 await self.coll.insert_many(docs, ordered=True)
-        except Conflict:
-            # "Store none": undo the records of this call that went in before the duplicate.
-            inserted = [d["_id"] for d in docs if "_id" in d]
-            if inserted and self.native_id:
-                await self.coll.delete_many({"_id": {"$in": inserted[: len(inserted) - 1]}})
+        except Conflict as exc:
+            # "Store none": an ordered insert stops at the duplicate; undo the ones before it.
+            cause = exc.__cause__
+            done = cause.details.get("nInserted", 0) if isinstance(cause, BulkWriteError) else 0
+            if done:
+                async with driver_errors():
+                    await self.coll.delete_many({"_id": {"$in": [d["_id"] for d in docs[:done]]}})
             raise
 
     async def _replace(self, key: str, record: dict[str, Any]) -> bool:
         doc = self._in(record)
-        # An exact match on the stored id (mongomock cannot replace through an $in filter).
-        where = {"_id": doc["_id"]} if self.native_id else {self.id_field: record[self.id_field]}
-        async with _driver_errors():
-            res = await self.coll.replace_one(where, doc)
+        async with driver_errors():
+            res = await self.coll.replace_one(self._where(key), doc)
         return bool(res.matched_count)
 
     async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
-        async with _driver_errors():
+        async with driver_errors():
             if not any("." in k for k in data):
-                await self.coll.update_many(self._ids(keys), {"$set": data})
+                await self.coll.update_many(self.filter.ids(keys), {"$set": data})
                 return
             # $set reads dots as paths; keys that contain dots are merged whole instead.
-            async for doc in self.coll.find(self._ids(keys)):
+            async for doc in self.coll.find(self.filter.ids(keys)):
                 await self.coll.replace_one({"_id": doc["_id"]}, {**doc, **data})
 
     async def _delete(self, keys: list[str]) -> None:
-        async with _driver_errors():
-            await self.coll.delete_many(self._ids(keys))
+        async with driver_errors():
+            await self.coll.delete_many(self.filter.ids(keys))

@@ -171,10 +171,13 @@ async def test_unicode_and_odd_field_names_round_trip(client: Any) -> None:
     assert (await client.call("find", "people", {"naïve": "ü"}))["total"] == 1
 
 
-async def test_kinds_that_look_alike_never_match(client: Any, adapter_url: str) -> None:
+async def test_kinds_that_look_alike_never_match(client: Any, adapter_url: str,
+                                                 request: pytest.FixtureRequest) -> None:
     # Booleans are 1/0 inside SQLite and a sub-document's JSON text can equal a string: none match.
-    if adapter_url.startswith("mongo"):
-        pytest.skip("MongoDB semantics differ by design (an array matches a value it contains); README lists it")
+    if adapter_url.startswith("mongomock"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "mongomock gap: it compares booleans with numbers by Python equality (True == 1); "
+            "a real MongoDB brackets them apart (README lists it)")))
     for v in (True, 1, 0, False, {"a": 1}, '{"a":1}', [1], "[1]", "b", 5):
         await client.call("create", "multi", {"v": v})
 
