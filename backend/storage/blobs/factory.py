@@ -15,14 +15,14 @@ def open_blob_store(settings: Settings, storage: Any) -> BlobStore:
     unknown = set(section) - {"blobs", "files_dir"}
     if unknown:
         raise ConfigError(f"storage: unknown option(s) {sorted(unknown)}")
-    # mongomock cannot host GridFS (pymongo's GridFS wants a real Database): local files there.
-    on_mongo = settings.database_url.startswith(("mongodb:", "mongodb+srv:"))
+    # mongomock:// hosts GridFS too (through mongomock's GridFS integration), for tests.
+    on_mongo = settings.database_url.startswith(("mongodb:", "mongodb+srv:", "mongomock:"))
     kind = section.get("blobs", "gridfs" if on_mongo else "local")
     if kind == "local":
         return LocalBlobStore(section.get("files_dir") or settings.data_dir / "files")
     if kind == "gridfs":
         if not on_mongo:
-            raise ConfigError("storage.blobs = \"gridfs\" needs a real MongoDB database (mongodb://)")
+            raise ConfigError("storage.blobs = \"gridfs\" needs a MongoDB database (mongodb://)")
         from .gridfs import GridFSBlobStore  # type: ignore[import-not-found]
 
         return GridFSBlobStore(storage)

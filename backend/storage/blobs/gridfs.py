@@ -1,17 +1,27 @@
 """Blobs in MongoDB's GridFS (the default on MongoDB): every replica sees the same files.
 
 The file name is the blob key; a new ``put`` uploads a new revision and then deletes the older
-ones, so readers always see a whole file. Reads stream chunk by chunk from an offset.
+ones, so readers always see a whole file. Writes and reads stream chunk by chunk (GridFS chunks
+of 255 KiB); the md5 of the content is computed while it streams in and kept on the file document
+(``plume_md5``), so both blob stores give the same ETag for the same bytes. Keys follow the local
+store's rules (:func:`.local.check_key`), so a key valid on one backend is valid on the other.
+
+Over ``mongomock://`` this runs on mongomock's GridFS integration (enabled by the storage).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from . import BlobInfo, BlobStore, BlobTooLarge
+from .local import check_key
 
 CHUNK = 255 * 1024
+MD5_FIELD = "plume_md5"
 
 
 class GridFSBlobStore(BlobStore):
@@ -25,66 +35,73 @@ class GridFSBlobStore(BlobStore):
         self.files = self.db[f"{bucket}.files"]
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], *, max_size: int | None = None) -> BlobInfo:
-        size = 0
+        check_key(key)
+        size, digest = 0, hashlib.md5(usedforsecurity=False)
         stream = self.bucket.open_upload_stream(key, chunk_size_bytes=CHUNK)
         try:
             async for chunk in chunks:
                 size += len(chunk)
                 if max_size is not None and size > max_size:
                     raise BlobTooLarge(f"{key} is larger than {max_size} bytes")
+                digest.update(chunk)
                 await stream.write(chunk)
+            await stream.set(MD5_FIELD, digest.hexdigest())  # stored with the file document on close
             await stream.close()
         except BaseException:
-            await stream.abort()
+            await stream.abort()  # removes the chunks written so far: nothing is kept
             raise
         async for old in self.files.find({"filename": key, "_id": {"$ne": stream._id}}, {"_id": 1}):
             await self.bucket.delete(old["_id"])
         info = await self.stat(key)
-        assert info is not None and info.size == size
+        assert info is not None
         return info
 
     async def _latest(self, key: str) -> dict[str, Any] | None:
-        return await self.files.find_one({"filename": key}, sort=[("uploadDate", -1)])
+        check_key(key)
+        return await self.files.find_one({"filename": key}, sort=[("uploadDate", -1), ("_id", -1)])
 
     async def stat(self, key: str) -> BlobInfo | None:
         doc = await self._latest(key)
         if doc is None:
             return None
-        # The revision's ObjectId is a stable validator: a new upload makes a new one.
-        return BlobInfo(key=key, size=int(doc["length"]), etag=str(doc["_id"]),
-                        modified=doc["uploadDate"].timestamp())
+        # Files stored by other tools have no md5: their revision's ObjectId is a stable validator.
+        etag = doc.get(MD5_FIELD) or str(doc["_id"])
+        return BlobInfo(key=key, size=int(doc["length"]), etag=etag, modified=doc["uploadDate"].timestamp())
 
     async def open(self, key: str, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         doc = await self._latest(key)
         if doc is None:
-            return
+            raise FileNotFoundError(key)  # as the local store does
         stream = await self.bucket.open_download_stream(doc["_id"])
-        if offset:
-            stream.seek(offset)
-        remaining = length
-        while remaining is None or remaining > 0:
-            chunk = await stream.readchunk()
-            if not chunk:
-                break
-            if remaining is not None:
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-            yield chunk
+        try:
+            if offset:
+                stream.seek(offset)  # GridOut seeks by chunk number: no earlier chunk is read
+            remaining = length
+            while remaining is None or remaining > 0:
+                chunk = await stream.readchunk()
+                if not chunk:
+                    break
+                if remaining is not None:
+                    chunk = chunk[:remaining]
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            await asyncio.to_thread(stream.close)  # may tell the server to drop the chunk cursor
 
     async def delete(self, key: str) -> None:
+        check_key(key)
         async for doc in self.files.find({"filename": key}, {"_id": 1}):
             await self.bucket.delete(doc["_id"])
 
     async def keys(self, prefix: str = "") -> AsyncIterator[str]:
-        seen: set[str] = set()
-        query = {"filename": {"$regex": "^" + _escape(prefix)}} if prefix else {}
+        """Keys in the folder ``prefix`` (``a`` lists ``a/x`` but not ``ab/x``), sorted."""
+        query: dict[str, Any] = {}
+        if prefix:
+            folder = prefix.rstrip("/")
+            check_key(folder)
+            query = {"filename": {"$regex": "^" + re.escape(folder + "/")}}
+        last = None
         async for doc in self.files.find(query, {"filename": 1}).sort("filename", 1):
-            if doc["filename"] not in seen:
-                seen.add(doc["filename"])
-                yield doc["filename"]
-
-
-def _escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
+            if doc["filename"] != last:
+                last = doc["filename"]
+                yield last

@@ -1,7 +1,10 @@
 """Blobs as files under one root folder (the default: ``<data_dir>/files``).
 
 Writes stream to a temporary file beside the target and are renamed into place, so a reader never
-sees half a file and a failed upload leaves nothing. Disk work runs on a worker thread.
+sees half a file and a failed upload leaves nothing. Disk work runs on a worker thread. ETags are the md5 of
+the content, as on GridFS: :meth:`LocalBlobStore.put` computes it while the file streams in and
+remembers it (bounded LRU, keyed by size and mtime so it is never stale); a file this process has
+not written is hashed once, chunk by chunk on a worker thread, on its first ``stat``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,25 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from . import BlobInfo, BlobStore, BlobTooLarge
 
 CHUNK = 256 * 1024
+RESERVED = ".plume-"  # temporary files; no key part may start with it
+_TMP = RESERVED + "upload-"
+MD5_CACHE = 4096  # remembered etags (path -> size, mtime_ns, md5)
+
+
+def check_key(key: str) -> list[str]:
+    """The parts of a valid key (ValueError for empty, absolute, climbing or odd keys)."""
+    parts = key.split("/") if isinstance(key, str) else []
+    if (not parts or key.startswith("/") or "\\" in key or "\x00" in key
+            or any(p in ("", ".", "..") or p.startswith(RESERVED) for p in parts)):
+        raise ValueError(f"invalid blob key {key!r}")
+    return parts
 
 
 class LocalBlobStore(BlobStore):
@@ -25,13 +41,17 @@ class LocalBlobStore(BlobStore):
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._md5: OrderedDict[Path, tuple[int, int, str]] = OrderedDict()
+
+    def _remember(self, path: Path, st: os.stat_result, md5: str) -> None:
+        self._md5[path] = (st.st_size, st.st_mtime_ns, md5)
+        self._md5.move_to_end(path)
+        while len(self._md5) > MD5_CACHE:
+            self._md5.popitem(last=False)
 
     def path(self, key: str) -> Path:
         """The file of ``key`` (ValueError for keys that are absolute or climb out of the root)."""
-        parts = key.split("/")
-        if not key or key.startswith("/") or "\\" in key or "\x00" in key or any(p in ("", ".", "..") for p in parts):
-            raise ValueError(f"invalid blob key {key!r}")
-        path = self.root.joinpath(*parts)
+        path = self.root.joinpath(*check_key(key))
         if self.root not in path.parents:
             raise ValueError(f"invalid blob key {key!r}")
         return path
@@ -39,7 +59,7 @@ class LocalBlobStore(BlobStore):
     async def put(self, key: str, chunks: AsyncIterator[bytes], *, max_size: int | None = None) -> BlobInfo:
         target = self.path(key)
         await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-        fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=target.parent, prefix=".upload-")
+        fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=target.parent, prefix=_TMP)
         tmp = Path(tmp_name)
         digest, size = hashlib.md5(usedforsecurity=False), 0
         try:
@@ -54,20 +74,31 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             await asyncio.to_thread(tmp.unlink, missing_ok=True)
             raise
+        etag = digest.hexdigest()
         stat = await asyncio.to_thread(target.stat)
-        return BlobInfo(key=key, size=size, etag=digest.hexdigest(), modified=stat.st_mtime)
+        self._remember(target, stat, etag)
+        return BlobInfo(key=key, size=size, etag=etag, modified=stat.st_mtime)
 
     async def stat(self, key: str) -> BlobInfo | None:
         path = self.path(key)
 
-        def run() -> BlobInfo | None:
+        def run() -> tuple[os.stat_result, str | None] | None:
             if not path.is_file():
                 return None
             st = path.stat()
-            # A cheap, stable validator for caching: size and modification time (no full read).
-            return BlobInfo(key=key, size=st.st_size, etag=f"{st.st_size:x}-{st.st_mtime_ns:x}", modified=st.st_mtime)
+            known = self._md5.get(path)
+            if known is not None and known[:2] == (st.st_size, st.st_mtime_ns):
+                return st, known[2]
+            return st, None
 
-        return await asyncio.to_thread(run)
+        found = await asyncio.to_thread(run)
+        if found is None:
+            return None
+        st, md5 = found
+        if md5 is None:
+            md5 = await asyncio.to_thread(_hash_file, path)
+            self._remember(path, st, md5)
+        return BlobInfo(key=key, size=st.st_size, etag=md5, modified=st.st_mtime)
 
     async def open(self, key: str, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
         path = self.path(key)
@@ -87,7 +118,9 @@ class LocalBlobStore(BlobStore):
             await asyncio.to_thread(handle.close)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+        path = self.path(key)
+        self._md5.pop(path, None)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def delete_prefix(self, prefix: str) -> None:
         folder = self.path(prefix.rstrip("/"))
@@ -101,5 +134,15 @@ class LocalBlobStore(BlobStore):
 
         files = await asyncio.to_thread(listing)
         for p in files:
-            if not p.name.startswith(".upload-"):
+            if not p.name.startswith(RESERVED):
                 yield p.relative_to(self.root).as_posix()
+
+
+
+def _hash_file(path: Path) -> str:
+    """The md5 of a file, read chunk by chunk (never whole into memory)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
