@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
 from tests.support.redis import redis_server
@@ -20,6 +22,8 @@ async def listen(url: str, events: list[tuple[str, Any]]) -> socketio.AsyncClien
     return sio
 
 
+@pytest.mark.skipif(shutil.which("redis-server") is None,
+                    reason="redis-server is not installed (Debian package redis-server; scripts/setup installs it)")
 def test_events_cross_processes_and_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     with redis_server() as redis:
