@@ -8,6 +8,7 @@ never a 500 with a stack. The filter translation lives in :mod:`.mongo_query`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -170,6 +171,13 @@ class MongoAdapter(StorageAdapter):
             if query.limit is not None:
                 cursor = cursor.limit(query.limit)
             return [self._out(doc) async for doc in cursor]
+
+    async def _find_page(self, query: Query, count: bool) -> tuple[list[dict[str, Any]], int]:
+        if not count:
+            return await self._find(query), -1
+        # The page and its total as two concurrent round trips instead of one after the other.
+        rows, total = await asyncio.gather(self._find(query), self._count(query.where))
+        return rows, total
 
     async def _count(self, where: Cond) -> int:
         async with driver_errors():
