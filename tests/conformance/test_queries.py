@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from backend.hooklib.timestamps import now_iso
 from tests.conformance.clients import CallError
 
 PEOPLE = [
@@ -115,9 +117,17 @@ async def test_distinct(client: Any) -> None:
     assert sorted(await client.call("find", "multi", {"$distinct": "team", "admin": False})) == ["a", "b"]
 
 
+async def next_millisecond(stamp: str) -> None:
+    """Wait until the server's millisecond clock is past ``stamp`` (the server runs in this process)."""
+    while now_iso() <= stamp:
+        await asyncio.sleep(0.001)
+
+
 async def test_timestamps_range_compare_as_dates(client: Any) -> None:
     first = await client.call("create", "people", {"n": 1})
+    await next_millisecond(first["createdAt"])  # else both may share one millisecond, and $gt finds none
     second = await client.call("create", "people", {"n": 2})
+    assert second["createdAt"] > first["createdAt"]
     after = await client.call("find", "people", {"createdAt": {"$gt": first["createdAt"]}, "n": {"$gte": 2}})
     assert [r["n"] for r in after["data"]] == [2]
     since = await client.call("find", "people", {"createdAt": {"$gte": "2000-01-01T00:00:00.000Z"}})
