@@ -25,6 +25,9 @@ MAX_DEPTH = 8  # nesting of $or/$and/$not and sub-documents in a JSON (socket.io
 MAX_CONDITIONS = 500
 MAX_IN_VALUES = 1000
 MAX_PARAMETERS = 1000
+# Databases hold 64-bit integers (SQLite, BSON): a larger query integer is matched as the double it
+# reads as in JavaScript, and a larger $limit/$skip means "as many as there can be".
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Lists past 20 indices become objects, as in Node's qs (not an error); too many parameters is
 # counted before decoding so that it is a 400 and never a silent truncation.
 _QS_OPTIONS = DecodeOptions(depth=5, strict_depth=True, list_limit=20, parameter_limit=MAX_PARAMETERS + 1)
@@ -95,7 +98,7 @@ def _text_candidates(value: str) -> list[Any]:
     if _NUMBER.fullmatch(value):
         num = float(value)
         if math.isfinite(num):
-            out.append(int(num) if num.is_integer() and "." not in value and "e" not in value.lower() else num)
+            out.append(_fit(int(value)) if num.is_integer() and "." not in value and "e" not in value.lower() else num)
     elif value in ("true", "false"):
         out.append(value == "true")
     elif value == "null":
@@ -122,10 +125,12 @@ def _coerce_typed(value: str, kind: str, path: tuple[str, ...]) -> Any:
         if value == "null":
             return None
         if kind == "integer":
-            return int(value)
+            return _fit(int(value))
         if kind == "number":
             num = float(value)
-            return int(num) if num.is_integer() else num
+            if not math.isfinite(num):
+                raise ValueError(value)
+            return _fit(int(num)) if num.is_integer() else num
         if kind == "boolean":
             if value in ("true", "false"):
                 return value == "true"
@@ -221,11 +226,18 @@ class _Builder:
         return items[0] if len(items) == 1 else And(tuple(items))
 
 
+def _fit(value: int) -> int | float:
+    """An integer as the databases can bind it: beyond 64 bits, the double it stands for."""
+    return value if INT64_MIN <= value <= INT64_MAX else float(value)
+
+
 def _scalar(value: Any, path: tuple[str, ...]) -> Any:
     if isinstance(value, (dict, list)):
         raise BadRequest(f"Invalid value for '{'.'.join(path)}'")
     if isinstance(value, float) and not math.isfinite(value):
         raise BadRequest(f"Invalid number for '{'.'.join(path)}'")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _fit(value)
     return value
 
 
@@ -245,7 +257,7 @@ def _int(name: str, value: Any, minimum: int = 0) -> int:
         out = None
     if out is None or out < minimum:
         raise BadRequest(f"'{name}' must be an integer >= {minimum}")
-    return out
+    return min(out, INT64_MAX)  # no store holds more records than that: a larger $limit/$skip means as much
 
 
 def _sort(value: Any) -> list[tuple[tuple[str, ...], int]]:

@@ -203,3 +203,21 @@ async def test_kinds_that_look_alike_never_match(client: Any, adapter_url: str,
         assert await vs({"v": "[1]"}) == ["[1]"]
         assert await vs({"v": True}) == [True]
         assert await vs({"v": 0}) == [0]
+
+
+async def test_integers_past_64_bits_are_answered_not_errors(client: Any) -> None:
+    # The databases bind 64-bit integers: a bigger one in a query reads as the double it stands
+    # for, and a bigger $limit/$skip means as many as there can be (a 500 before).
+    await seed(client)
+    huge = 10**20
+    assert await names(client, {"age": huge}) == []
+    assert await names(client, {"age": {"$lt": huge}}) == ["ann", "bob", "cid"]
+    assert await names(client, {"age": {"$gt": -huge, "$in": [huge, 25]}}) == ["bob"]
+    page = await client.call("find", "multi", {"$skip": huge})
+    assert page["data"] == [] and page["total"] == 4
+    page = await client.call("find", "multi", {"$limit": huge})
+    assert page["limit"] == 1000 and len(page["data"]) == 4
+    for i in range(3):
+        await client.call("create", "flat", {"i": i})
+    assert len(await client.call("find", "flat", {"$limit": huge})) == 3
+    assert await client.call("find", "flat", {"$skip": huge}) == []
