@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from .channels import Connection, Publisher
+from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
 from .service import ALL_METHODS
@@ -16,6 +16,8 @@ from .service import ALL_METHODS
 log = logging.getLogger(__name__)
 EventListener = Callable[[str, str, Any, HookContext], Awaitable[None] | None]
 DispatchListener = Callable[[str, Any, list[str]], Awaitable[None]]
+Signal = dict[str, Any]
+SignalListener = Callable[[Signal], Awaitable[None]]
 ServiceFactory = Callable[[str], Awaitable[Any | None]]
 
 
@@ -120,6 +122,8 @@ class App:
         self._dispatchers: list[DispatchListener] = []
         self._connection_listeners: list[Callable[[Connection], Awaitable[None]]] = []
         self._disconnect_listeners: list[Callable[[Connection], Awaitable[None]]] = []
+        self._signal_listeners: list[SignalListener] = []
+        self._signal_fanout: SignalListener | None = None
         self._setup_fns: list[Callable[[], Awaitable[None]]] = []
         self._teardown_fns: list[Callable[[], Awaitable[None]]] = []
         self._creating: dict[str, asyncio.Lock] = {}
@@ -202,10 +206,9 @@ class App:
             channels = publisher(record, ctx)
             if inspect.isawaitable(channels):
                 channels = await channels
-            names = _unique(channels or ())
-            if names:
+            for data, names in _by_payload(record, channels or ()):
                 for dispatch in self._dispatchers:
-                    await dispatch(f"{ctx.path} {ctx.event}", record, names)
+                    await dispatch(f"{ctx.path} {ctx.event}", data, names)
 
     # ------------------------------------------------------------------ connections
     def on_connection(self, fn: Callable[[Connection], Awaitable[None]]) -> None:
@@ -224,6 +227,31 @@ class App:
         self.connections.pop(conn.id, None)
         for fn in self._disconnect_listeners:
             await fn(conn)
+
+    # ------------------------------------------------------------------ signals between processes
+    def on_signal(self, listener: SignalListener) -> None:
+        """Call ``listener(message)`` for every :meth:`signal`, whichever process sent it."""
+        self._signal_listeners.append(listener)
+
+    def set_signal_fanout(self, fanout: SignalListener) -> None:
+        """A transport that links several processes (socket.io over Redis) carries signals to all of
+        them; each then calls :meth:`deliver_signal`. Without one, signals stay in this process."""
+        self._signal_fanout = fanout
+
+    async def signal(self, message: Signal) -> None:
+        """Tell every process serving this app (this one included) about ``message``: e.g. that a
+        user changed, so that each updates the real-time connections it holds."""
+        if self._signal_fanout is not None:
+            await self._signal_fanout(message)
+        else:
+            await self.deliver_signal(message)
+
+    async def deliver_signal(self, message: Signal) -> None:
+        for listener in self._signal_listeners:
+            try:
+                await listener(message)
+            except Exception:
+                log.exception("signal listener failed for %s", message.get("type"))
 
     # ------------------------------------------------------------------ lifecycle
     def on_setup(self, fn: Callable[[], Awaitable[None]]) -> None:
@@ -254,10 +282,18 @@ class App:
             await fn()
 
 
-def _unique(names: Iterable[Any]) -> list[str]:
-    out: list[str] = []
-    for n in names:
-        name = getattr(n, "name", n)
-        if isinstance(name, str) and name not in out:
-            out.append(name)
-    return out
+def _by_payload(record: Any, channels: Iterable[Any]) -> list[tuple[Any, list[str]]]:
+    """Channel names grouped by what they receive: the record, or a :class:`Channel`'s own data."""
+    groups: list[tuple[Any, list[str]]] = [(record, [])]
+    for channel in channels:
+        data = channel.data if isinstance(channel, Channel) else record
+        name = getattr(channel, "name", channel)
+        if not isinstance(name, str):
+            continue
+        group = next((g for g in groups if g[0] is data), None)
+        if group is None:
+            group = (data, [])
+            groups.append(group)
+        if name not in group[1]:
+            group[1].append(name)
+    return [g for g in groups if g[1]]

@@ -48,4 +48,13 @@ class Connection:
         await self.leave(*list(self.channels))
 
 
-Publisher = Callable[[Any, "HookContext"], "Iterable[str] | Awaitable[Iterable[str]] | None"]
+@dataclass(frozen=True)
+class Channel:
+    """A channel to publish to with other data than the event's record (Feathers' ``channel.send``),
+    e.g. without a secret the caller alone may see once."""
+
+    name: str
+    data: Any
+
+
+Publisher = Callable[[Any, "HookContext"], "Iterable[str | Channel] | Awaitable[Iterable[str | Channel]] | None"]

@@ -66,6 +66,8 @@ PLUGIN_SECTIONS = {"authentication", "permissions", "uploads", "conversion", "mo
 _ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE", "data_dir": "PLUME_DATA_DIR",
         "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
         "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR"}
+# Options of plugin tables that may come from the environment (secrets stay out of config files).
+_SECTION_ENV = {"PLUME_AUTH_ENABLED": ("authentication", "enabled"), "PLUME_AUTH_SECRET": ("authentication", "secret")}
 
 
 def service_options(name: str, raw: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> AdapterOptions:
@@ -150,7 +152,11 @@ def load_settings(
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    layers.append(("environment", {k: environ[v] for k, v in _ENV.items() if v in environ}))
+    env_layer: dict[str, Any] = {k: environ[v] for k, v in _ENV.items() if v in environ}
+    for var, (table, key) in _SECTION_ENV.items():
+        if var in environ:
+            env_layer.setdefault(table, {})[key] = environ[var]
+    layers.append(("environment", env_layer))
     layers.append(("command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
     for origin, layer in layers:
         for key, value in layer.items():

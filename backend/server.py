@@ -72,14 +72,20 @@ async def create_app(settings: Settings, *, load_plugins: bool = True) -> App:
     app.on_teardown(blobs.close)
     app.service_factory = _dynamic_factory(app, settings)
 
-    async def join_everybody(conn: Connection) -> None:
-        await conn.join(EVERYBODY)
-
-    app.on_connection(join_everybody)
-    app.publish(lambda data, ctx: [EVERYBODY])
     for name in settings.service_options:
         if DYNAMIC_NAME.fullmatch(name):
             await use_stored(app, name)
+    from .auth import auth_settings, setup_auth
+
+    auth = auth_settings(settings)
+    if auth.enabled:
+        await setup_auth(app, auth)
+    else:
+        async def join_everybody(conn: Connection) -> None:
+            await conn.join(EVERYBODY)
+
+        app.on_connection(join_everybody)
+        app.publish(lambda data, ctx: [EVERYBODY])
     if load_plugins:
         for ep in sorted(entry_points(group="plume.plugins"), key=lambda e: e.name):
             log.debug("loading plugin %s", ep.name)

@@ -22,6 +22,28 @@ from . import sio_json
 from .common import check_depth
 
 log = logging.getLogger(__name__)
+SIGNAL_EVENT = "plume:signal"  # never reaches a client: the manager hands it to the app
+
+
+class SignalRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, also carrying :meth:`App.signal` messages between processes.
+
+    Every emit, local or from another process, passes through ``_handle_emit``; signals are taken out
+    there and given to the app instead of being sent to clients.
+    """
+
+    def __init__(self, url: str, app: App) -> None:
+        super().__init__(url)
+        self.plume_app = app
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("event") == SIGNAL_EVENT:
+            data = message.get("data")
+            payload = data[0] if isinstance(data, list) and data else data
+            if isinstance(payload, dict):
+                await self.plume_app.deliver_signal(payload)
+            return
+        await super()._handle_emit(message)
 
 
 class SocketIOTransport:
@@ -30,7 +52,7 @@ class SocketIOTransport:
     def __init__(self, app: App, *, redis_url: str | None = None, max_message: int = 10 * 1024 * 1024,
                  cors: list[str] | str = "*") -> None:
         self.app = app
-        manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
+        manager = SignalRedisManager(redis_url, app) if redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=manager,
@@ -45,6 +67,8 @@ class SocketIOTransport:
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_call)
         app.on_dispatch(self.dispatch)
+        if manager is not None:
+            app.set_signal_fanout(self.fan_out_signal)
 
     def attach(self, web_app: web.Application) -> None:
         self.sio.attach(web_app, socketio_path="socket.io")
@@ -122,6 +146,9 @@ class SocketIOTransport:
 
     async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
         await self.sio.emit(event, data, to=channels)
+
+    async def fan_out_signal(self, message: dict[str, Any]) -> None:
+        await self.sio.emit(SIGNAL_EVENT, message, to=SIGNAL_EVENT)
 
 
 def _without_deflate(sio: socketio.AsyncServer) -> None:

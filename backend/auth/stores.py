@@ -1,0 +1,85 @@
+"""Internal tables of authentication, on the app's storage but unreachable from clients.
+
+Their names start with ``_``, which no dynamic service name may (so no REST path reaches them):
+
+* ``_auth_emails``: one record per registered email, keyed by the email. Inserting one is atomic on
+  every adapter (a duplicate key is a Conflict), so two concurrent signups with one email cannot
+  both succeed, even across processes, without a unique-index feature in each adapter.
+* ``_auth_revoked``: the ids (``jti``) of access tokens revoked by logout, until they expire.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import Conflict
+from ..query import Cmp, IdIn, Query
+from ..storage.base import AdapterOptions, StorageAdapter
+
+EMAILS, REVOKED = "_auth_emails", "_auth_revoked"
+
+
+async def internal_adapter(app: Any, name: str) -> StorageAdapter:
+    """A set-up adapter of the app's storage for the internal table ``name``."""
+    adapter: StorageAdapter = app.storage.adapter(name, AdapterOptions(paginate=None))
+    await adapter.setup(app, name)
+    app.on_teardown(adapter.teardown)
+    return adapter
+
+
+async def _one(adapter: StorageAdapter, key: str) -> dict[str, Any] | None:
+    found = await adapter._find(Query(where=IdIn((key,)), limit=1))
+    return found[0] if found else None
+
+
+class EmailClaims:
+    """Which user holds which email (emails compared lowercased)."""
+
+    def __init__(self, adapter: StorageAdapter, users: StorageAdapter) -> None:
+        self.adapter = adapter
+        self.users = users
+
+    async def claim(self, email: str, user_id: str) -> None:
+        """Reserve ``email`` for ``user_id``; Conflict (409) when another user has it."""
+        try:
+            await self.adapter._insert([{"_id": email, "userId": user_id}])
+            return
+        except Conflict:
+            held = await _one(self.adapter, email)
+        if held is not None and held.get("userId") == user_id:
+            return
+        # A claim whose user is gone or has another email is stale (a crash between two steps).
+        owner = await _one(self.users, str(held.get("userId"))) if held else None
+        if owner is not None and owner.get("email") == email:
+            raise Conflict("A user with this email already exists", errors={"email": "already registered"})
+        await self.adapter._replace(email, {"_id": email, "userId": user_id})
+
+    async def release(self, email: str, user_id: str) -> None:
+        """Give ``email`` back, if ``user_id`` holds it."""
+        held = await _one(self.adapter, email)
+        if held is not None and held.get("userId") == user_id:
+            await self.adapter._delete([email])
+
+
+class Revocations:
+    """Revoked token ids, kept until the token would have expired anyway."""
+
+    def __init__(self, adapter: StorageAdapter) -> None:
+        self.adapter = adapter
+
+    async def revoke(self, jti: str, exp: int) -> None:
+        try:
+            await self.adapter._insert([{"_id": jti, "exp": exp}])
+        except Conflict:
+            pass  # already revoked
+
+    async def is_revoked(self, jti: str) -> bool:
+        return await _one(self.adapter, jti) is not None
+
+    async def purge(self) -> int:
+        """Forget revocations of tokens that have expired; returns how many."""
+        expired = await self.adapter._find(Query(where=Cmp(("exp",), "$lt", int(time.time()))))
+        if expired:
+            await self.adapter._delete([str(r["_id"]) for r in expired])
+        return len(expired)
