@@ -1,29 +1,15 @@
 """Errors raised by the conversion engine.
 
 This module is imported by the server process, so it must stay free of TensorFlow imports.
+``ConversionError`` lives in :mod:`python_client.conversion.errors`: the converters it reports
+for are shared with the Python client.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from python_client.conversion.errors import ConversionError, ErrorKind
 
-#: Why a conversion failed; lets the server map a failure to the right wire error
-#: (an unusable upload is the client's fault, a crash or a timeout is ours).
-ErrorKind = Literal["invalid_model", "conversion_failed", "timeout", "worker_crashed", "cancelled"]
-
-
-class ConversionError(Exception):
-    """A conversion could not be done; ``message`` is meant to be shown to a human.
-
-    Args:
-        message: What went wrong, in words a user who uploaded the model can act on.
-        kind: A machine-readable category (see :data:`ErrorKind`).
-    """
-
-    def __init__(self, message: str, kind: ErrorKind = "conversion_failed") -> None:
-        super().__init__(message)
-        self.message = message
-        self.kind: ErrorKind = kind
+__all__ = ["ConversionError", "ErrorKind", "PoolBusyError", "PoolClosedError"]
 
 
 class PoolClosedError(RuntimeError):
