@@ -8,10 +8,8 @@ import aiohttp
 import pytest
 
 from backend.config import ConfigError
-from tests.services.files.support import needs_blob_store, post_form, post_raw, raw_multipart, stored_files
+from tests.services.files.support import post_form, post_raw, raw_multipart, stored_files
 from tests.support.inprocess import Running, running
-
-pytestmark = needs_blob_store
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 WAV = b"RIFF" + b"\x00" * 2000

@@ -111,6 +111,26 @@ def tfk_conv(tf_keras: Any) -> Any:
     )
 
 
+def tfk_sequential_bn(tf_keras: Any) -> Any:
+    model = tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(8, activation="tanh", input_shape=(6,)),
+            tf_keras.layers.BatchNormalization(),
+            tf_keras.layers.Dropout(0.5),
+            tf_keras.layers.Dense(2),
+        ]
+    )
+    _randomize_batchnorm(model)
+    return model
+
+
+def tfk_two_inputs(tf_keras: Any) -> Any:
+    a = tf_keras.Input((3,), name="a")
+    b = tf_keras.Input((5,), name="b")
+    merged = tf_keras.layers.Concatenate()([a, b])
+    return tf_keras.Model([a, b], tf_keras.layers.Dense(4, activation="sigmoid")(merged))
+
+
 # name -> (library, builder, file suffix)
 MODELS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "k3_dense": ("keras", k3_dense, ".keras"),
@@ -124,6 +144,8 @@ MODELS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "tfk_dense": ("tf_keras", tfk_dense, ".h5"),
     "tfk_conv": ("tf_keras", tfk_conv, ".h5"),
     "tfk_conv_keras": ("tf_keras", tfk_conv, ".keras"),
+    "tfk_sequential_bn": ("tf_keras", tfk_sequential_bn, ".h5"),
+    "tfk_two_inputs": ("tf_keras", tfk_two_inputs, ".h5"),
 }
 
 

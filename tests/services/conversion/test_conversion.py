@@ -34,6 +34,8 @@ MODEL_NAMES = [
     "tfk_dense",
     "tfk_conv",
     "tfk_conv_keras",
+    "tfk_sequential_bn",
+    "tfk_two_inputs",
 ]
 
 # Recorded before this module converts anything, to prove the pool never loads TensorFlow here.

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 # Files the server itself keeps under its data dir (database, config); anything else is a stored file.
 _SERVER_FILES = ("plume.sqlite3", "plume.toml")
@@ -54,17 +53,3 @@ def stored_files(data_dir: Path) -> list[str]:
         if p.is_file() and not p.name.startswith(_SERVER_FILES)
     )
 
-
-def _has_blob_store() -> bool:
-    try:
-        import backend.storage.blobs.local  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-#: The file services need the local blob store from the storage issue; until it lands the plugins
-#: disable themselves (logged) and these tests cannot run.
-needs_blob_store = pytest.mark.skipif(
-    not _has_blob_store(), reason="backend/storage/blobs/local.py not in this tree yet"
-)

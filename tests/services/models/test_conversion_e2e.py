@@ -17,13 +17,14 @@ import pytest
 import pytest_asyncio
 
 from tests.services.conversion.conftest import TOLERANCE, load_case, node_ready, onnx_predict, tfjs_predict
-from tests.services.files.support import needs_blob_store
 from tests.support.inprocess import Running, running
 
 from .convert_client import KerasWatcher, fetch_model, submit
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(600), needs_blob_store]
-CASES = ["k3_dense", "k3_dense_h5", "k3_conv", "k3_sequential_bn", "k3_two_inputs", "tfk_dense", "tfk_conv"]
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(600)]
+# The list for both Keras flavours: dense, conv, Sequential with BatchNorm/Dropout, two inputs.
+CASES = ["k3_dense", "k3_dense_h5", "k3_conv", "k3_sequential_bn", "k3_two_inputs",
+         "tfk_dense", "tfk_conv", "tfk_sequential_bn", "tfk_two_inputs"]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
