@@ -30,7 +30,7 @@ id = "id"
 [services.typed]
 schema = "typed"
 [services.indexed]
-indexes = ["name", ["createdAt", -1]]
+indexes = ["name", "age", "v", ["createdAt", -1]]  # SQLite answers from expression indexes
 """
 
 TYPED_SCHEMA = {
