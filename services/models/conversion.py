@@ -28,6 +28,7 @@ from services.files.config import number, section
 from services.files.names import blob_key
 
 from .files import accept_keras, file_pairs
+from .workdir import instance_name, sweep
 
 log = logging.getLogger(__name__)
 TARGETS = ("tfjs", "onnx")
@@ -72,7 +73,9 @@ class ConversionManager:
         self.app = app
         self.blobs = blobs
         self.pool_settings = pool_settings
-        self.work_dir = work_dir
+        # Processes may share a data dir: each keeps its job copies in its own folder (see .workdir).
+        self.work_root = work_dir
+        self.work_dir = work_dir / instance_name()
         self._pool: ConversionPool | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Jobs handed to the pool at once: enough to keep every worker busy, never more than its queue.
@@ -104,7 +107,7 @@ class ConversionManager:
 
     async def resume(self) -> None:
         """Queue every document left ``pending``/``running`` by a previous run of the server."""
-        shutil.rmtree(self.work_dir, ignore_errors=True)  # copies of a previous run are stale
+        await asyncio.to_thread(sweep, self.work_root)  # copies left by processes that are gone
         adapter = self.app.service("keras-models").service
         query = {"$or": [{f"conversions.{t}.status": {"$in": list(UNFINISHED)}} for t in TARGETS]}
         docs = await adapter.find(Params(query=query, extra={"paginate": False}))
@@ -122,7 +125,7 @@ class ConversionManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.work_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ one document
     async def _convert_doc(self, doc_id: str) -> None:
@@ -155,7 +158,7 @@ class ConversionManager:
             log.exception("conversion of keras model %s failed", doc_id)
             await self._fail_rest(keras, doc_id, state, f"internal error: {exc}")
         finally:
-            shutil.rmtree(job_dir, ignore_errors=True)
+            await asyncio.shield(asyncio.to_thread(shutil.rmtree, job_dir, ignore_errors=True))
 
     async def _convert_one(self, doc: dict[str, Any], target: str, input_path: Path, out_dir: Path) -> dict[str, Any]:
         async with self._slots:
@@ -176,12 +179,18 @@ class ConversionManager:
             log.exception("could not record the failed conversion of keras model %s", doc_id)
 
     async def _copy_in(self, key: str, job_dir: Path, name: str) -> Path:
-        """Copy the uploaded model out of the blob store (Keras only loads real ``.keras``/``.h5`` paths)."""
-        job_dir.mkdir(parents=True, exist_ok=True)
+        """Copy the uploaded model out of the blob store (Keras only loads real ``.keras``/``.h5`` paths).
+
+        Disk work runs on a thread, chunk by chunk: the event loop never waits on the disk.
+        """
+        await asyncio.to_thread(job_dir.mkdir, parents=True, exist_ok=True)
         path = job_dir / ("model" + Path(name).suffix.lower())
-        with path.open("wb") as out:
+        out = await asyncio.to_thread(path.open, "wb")
+        try:
             async for chunk in self.blobs.open(key):
-                out.write(chunk)
+                await asyncio.to_thread(out.write, chunk)
+        finally:
+            await asyncio.to_thread(out.close)
         return path
 
     async def _publish(self, doc: dict[str, Any], target: str, files: list[Path], tfjs_format: str | None) -> str:
@@ -211,6 +220,10 @@ class ConversionManager:
 
 
 async def _read_file(path: Path) -> Any:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
+    """The bytes of ``path`` chunk by chunk, read on a thread (for ``BlobStore.put``)."""
+    f = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(f.read, CHUNK):
             yield chunk
+    finally:
+        await asyncio.to_thread(f.close)
