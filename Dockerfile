@@ -1,13 +1,22 @@
-# Plume server image (no TensorFlow: conversions need the `ml` extra, see README).
+# Plume server image. Build with `--build-arg WITH_ML=1` (docker-compose.yml does) to include the ML
+# stack, so that keras-models conversions run in the image; without it (the default of a bare
+# `docker build`) the image is slim and every conversion ends in status "error".
 FROM python:3.11-slim
 WORKDIR /app
+ARG WITH_ML=0
 COPY pyproject.toml README.md requirements-ml-nodeps.txt ./
 COPY backend ./backend
 COPY services ./services
 COPY schemas ./schemas
 COPY python_client ./python_client
 COPY keras_callback ./keras_callback
-RUN pip install --no-cache-dir .
+# ML_STACK.md: the `ml` extra, then three packages with --no-deps (their declared dependencies
+# would pull a second TensorFlow over tensorflow-cpu).
+RUN if [ "$WITH_ML" = "1" ]; then \
+      pip install --no-cache-dir '.[ml]' && pip install --no-cache-dir --no-deps -r requirements-ml-nodeps.txt; \
+    else \
+      pip install --no-cache-dir .; \
+    fi
 # The schemas folder is data next to the code; point Plume at it explicitly.
 ENV PLUME_SCHEMAS_DIR=/app/schemas PLUME_HOST=0.0.0.0 PLUME_PORT=3030 PLUME_DATA_DIR=/data
 EXPOSE 3030
