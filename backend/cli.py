@@ -1,4 +1,4 @@
-"""``plume`` command line: ``plume serve`` (and ``plume sync``, from the Python client)."""
+"""``plume`` command line: ``plume serve``, ``plume users create`` and ``plume sync`` (Python client)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", help="TOML configuration file")
     serve.add_argument("--redis", help="redis:// URL: fan events out across processes")
     sub.add_parser("sync", help="upload a run directory kept on disk (see python_client)")
+    from .auth.cli import add_arguments, users_main
+
+    add_arguments(sub.add_parser("users", help="manage users (authentication on)"))
     args = parser.parse_args(argv)
-    return _serve(args)
+    return users_main(args) if args.command == "users" else _serve(args)
 
 
 if __name__ == "__main__":

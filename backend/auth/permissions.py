@@ -40,12 +40,13 @@ USER_REF = "$user."
 
 def default_roles(owner: str) -> dict[str, list[dict[str, Any]]]:
     """The built-in roles: admins manage everything; editors read public records and manage their
-    own; viewers read public records; anonymous callers nothing."""
+    own; viewers read public records and their own; anonymous callers nothing."""
     return {
         ADMIN: [{"actions": ["manage"]}],
         "editor": [{"actions": ["read"], "where": {"public": True}},
                    {"actions": ["manage"], "where": {owner: "$user._id"}}],
-        "viewer": [{"actions": ["read"], "where": {"public": True}}],
+        "viewer": [{"actions": ["read"], "where": {"public": True}},
+                   {"actions": ["read"], "where": {owner: "$user._id"}}],
         ANONYMOUS: [],
     }
 

@@ -1,0 +1,54 @@
+"""Rules as data: decisions, query conditions and the channels a record or a user maps to."""
+
+from __future__ import annotations
+
+from backend.auth.permissions import ALLOW_ALL, DENY, channel_name, load_policy
+
+UID = "65f000000000000000000001"
+USER = {"_id": UID, "role": "editor"}
+
+
+def test_defaults() -> None:
+    policy = load_policy({}, signup_open=False)
+    assert policy.decide("admin", {"_id": "x", "role": "admin"}, "runs", "remove") is ALLOW_ALL
+    assert policy.decide("anonymous", None, "runs", "find") is DENY
+    read = policy.decide("editor", USER, "runs", "find")
+    assert read.allowed and read.query == {"$or": [{"public": True}, {"userId": UID}]}
+    assert policy.decide("editor", USER, "runs", "patch").query == {"userId": UID}
+    assert policy.decide("viewer", {"_id": UID}, "runs", "create") is DENY
+    assert policy.decide("nobody", USER, "runs", "find") is DENY  # an unknown role has no rules
+    # auth's own services
+    assert policy.decide("editor", USER, "users", "find").query == {"_id": UID}
+    assert policy.decide("editor", USER, "users", "remove") is DENY
+    assert policy.decide("anonymous", None, "users", "create") is DENY
+    assert load_policy({}, signup_open=True).decide("anonymous", None, "users", "create") is ALLOW_ALL
+    assert policy.decide("admin", {"_id": "x"}, "api-keys", "create").query == {"userId": "x"}
+
+
+def test_overrides_and_custom_roles() -> None:
+    policy = load_policy({
+        "owner_field": "ownerId",
+        "roles": {"reviewer": [{"actions": ["read", "patch"], "where": {"stage": "review"}}]},
+        "services": {"assets": {"anonymous": [{"actions": ["read"]}]}},
+    }, signup_open=False)
+    assert policy.decide("anonymous", None, "assets", "get") is ALLOW_ALL
+    assert policy.decide("anonymous", None, "runs", "get") is DENY
+    assert policy.decide("editor", USER, "runs", "remove").query == {"ownerId": UID}
+    assert policy.decide("reviewer", USER, "runs", "patch").query == {"stage": "review"}
+    assert "reviewer" in policy.assignable_roles and "anonymous" not in policy.assignable_roles
+
+
+def test_record_and_user_channels() -> None:
+    policy = load_policy({}, signup_open=False)
+    private = {"_id": "r1", "userId": UID, "public": False}
+    public = {**private, "public": True}
+    owner = channel_name("editor", [("_id", UID)])
+    assert policy.record_channels("runs", private, "_id") == [
+        "role:admin", owner, channel_name("viewer", [("_id", UID)])]
+    assert set(policy.record_channels("runs", public, "_id")) == {"role:admin", "role:editor", "role:viewer"}
+    assert policy.user_channels("editor", USER) == ["role:editor", owner]
+    assert policy.user_channels("anonymous", None) == ["role:anonymous"]
+    # a string id never shares a channel with a number of the same digits
+    assert channel_name("editor", [("_id", "5")]) != channel_name("editor", [("_id", 5)])
+    # a record without the owner field reaches only the unconditional readers
+    assert policy.record_channels("runs", {"_id": "r2"}, "_id") == ["role:admin"]

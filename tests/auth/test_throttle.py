@@ -1,0 +1,75 @@
+"""Login throttling: per address and per email, 429 while over the limit, then allowed again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from backend.auth.throttle import LoginThrottle
+from backend.errors import TooManyRequests
+from tests.auth.support import PASSWORD, SECRET, auth_server
+
+
+def test_sliding_window() -> None:
+    now = [0.0]
+    t = LoginThrottle(3, 10, clock=lambda: now[0])
+    for _ in range(3):
+        t.check("ip:a")
+        t.failed("ip:a", "email:x")
+    with pytest.raises(TooManyRequests) as err:
+        t.check("ip:b", "email:x")
+    assert err.value.data == {"retryAfter": 10}
+    now[0] = 5
+    with pytest.raises(TooManyRequests):
+        t.check("ip:a")
+    now[0] = 10.5  # the first failures aged out
+    t.check("ip:a", "email:x")
+    t.failed("email:y")
+    t.succeeded("email:y")
+    t.check("email:y")
+
+
+CONFIG = f"""
+[authentication]
+enabled = true
+secret = "{SECRET}"
+throttle = {{ max_failures = 3, window = 2 }}
+"""
+
+
+async def post_login(http: aiohttp.ClientSession, url: str, email: str, password: str) -> int:
+    async with http.post(f"{url}/authentication", json={"strategy": "local", "email": email,
+                                                        "password": password}) as resp:
+        body = await resp.json()
+        if resp.status == 429:
+            assert body["name"] == "TooManyRequests" and body["data"]["retryAfter"] >= 1
+        return resp.status
+
+
+async def test_repeated_failures_answer_429(tmp_path: Path) -> None:
+    async with auth_server(tmp_path, config=CONFIG) as (srv, _), aiohttp.ClientSession() as http:
+        statuses = [await post_login(http, srv.url, "editora@example.org", "wrong password") for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        # locked: even the right password, and (same address) other accounts
+        assert await post_login(http, srv.url, "editora@example.org", PASSWORD) == 429
+        assert await post_login(http, srv.url, "editorb@example.org", PASSWORD) == 429
+        await asyncio.sleep(2.1)
+        assert await post_login(http, srv.url, "editora@example.org", PASSWORD) == 201
+
+
+async def test_forwarded_for_is_trusted_only_when_configured(tmp_path: Path) -> None:
+    async with auth_server(tmp_path, config=CONFIG + "trust_forwarded_for = true\n") as (srv, _), \
+            aiohttp.ClientSession() as http:
+        for i in range(3):  # failures for three emails from one client behind the proxy
+            async with http.post(f"{srv.url}/authentication", headers={"X-Forwarded-For": "1.2.3.4"}, json={
+                    "strategy": "local", "email": f"u{i}@example.org", "password": "nope nope"}) as resp:
+                assert resp.status == 401
+        async with http.post(f"{srv.url}/authentication", headers={"X-Forwarded-For": "1.2.3.4"}, json={
+                "strategy": "local", "email": "editora@example.org", "password": PASSWORD}) as resp:
+            assert resp.status == 429
+        async with http.post(f"{srv.url}/authentication", headers={"X-Forwarded-For": "5.6.7.8"}, json={
+                "strategy": "local", "email": "editora@example.org", "password": PASSWORD}) as resp:
+            assert resp.status == 201  # another client behind the same proxy
