@@ -1,0 +1,154 @@
+"""Model files on the training machine: checkpoints saved to disk, and the files each remote format uploads.
+
+Disk formats (``disk_save_format`` / ``local_format``): ``"h5"``, ``"keras"`` and
+``"saved_model"`` (Marcelle's spelling ``"save_model"`` is accepted). Remote formats
+(``save_format``): ``"keras"`` uploads the ``.h5``/``.keras`` file itself to ``keras-models`` and the
+server converts it (no tensorflowjs or tf2onnx needed here); ``"tfjs"`` and ``"onnx"`` convert
+locally with :mod:`python_client.conversion`. Keras and TensorFlow are imported only inside the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .multipart import FilePart
+
+LOCAL_FORMATS = ("h5", "keras", "saved_model")
+REMOTE_FORMATS = ("tfjs", "onnx", "keras")
+TFJS_LAYERS_MODEL = "layers-model"
+TFJS_GRAPH_MODEL = "graph-model"
+_SUFFIX = {"h5": ".h5", "keras": ".keras", "saved_model": ""}
+
+
+def local_format(fmt: str) -> str:
+    """The canonical disk format name (ValueError when unknown)."""
+    fmt = "saved_model" if fmt == "save_model" else fmt
+    if fmt not in LOCAL_FORMATS:
+        raise ValueError(f"unknown local model format {fmt!r}: one of {', '.join(LOCAL_FORMATS)}")
+    return fmt
+
+
+def remote_format(fmt: str) -> str:
+    """Check a remote format name (ValueError when unknown)."""
+    if fmt not in REMOTE_FORMATS:
+        raise ValueError(f"unknown remote model format {fmt!r}: one of {', '.join(REMOTE_FORMATS)}")
+    return fmt
+
+
+def checkpoint_basename(epoch: Any) -> str:
+    """Marcelle's checkpoint file names: ``model_checkpoint_epoch=<n>`` or ``model_checkpoint_final``."""
+    return f"model_checkpoint_epoch={epoch}" if isinstance(epoch, int) else "model_checkpoint_final"
+
+
+def model_path(path: str | os.PathLike[str], fmt: str) -> Path:
+    """``path`` with the suffix of ``fmt`` (Marcelle added ``.h5`` when it was missing)."""
+    p = Path(path)
+    suffix = _SUFFIX[local_format(fmt)]
+    return p if not suffix or p.suffix == suffix else p.with_name(p.name + suffix)
+
+
+class _DropLegacyH5Warning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HDF5 file via `model.save()`" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_h5() -> Iterator[None]:
+    """Keras warns that HDF5 is legacy on every ``.h5`` save: noise in a training log, once per epoch."""
+    absl = logging.getLogger("absl")
+    flt = _DropLegacyH5Warning()
+    absl.addFilter(flt)
+    try:
+        yield
+    finally:
+        absl.removeFilter(flt)
+
+
+def save_model(model: Any, path: str | os.PathLike[str], fmt: str) -> Path:
+    """Save ``model`` to ``path`` in disk format ``fmt``; returns the path written."""
+    fmt = local_format(fmt)
+    target = model_path(path, fmt)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "saved_model":
+        if hasattr(model, "export"):  # Keras 3: an inference SavedModel
+            model.export(str(target), verbose=False)
+        else:  # tf-keras
+            import tensorflow as tf
+
+            tf.saved_model.save(model, str(target))
+    else:
+        with _quiet_h5():
+            model.save(str(target))
+    return target
+
+
+def load_keras_model(path: Path) -> Any:
+    """Load a ``.h5``/``.keras`` file with Keras (without compiling: only the weights matter here)."""
+    import keras
+
+    with _quiet_h5():
+        return keras.models.load_model(str(path), compile=False)
+
+
+@dataclass
+class PreparedModel:
+    """The files to upload for one model, the document's ``format`` and extra ``metadata``."""
+
+    parts: list[FilePart]
+    format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def tfjs_parts(directory: Path) -> list[FilePart]:
+    """The upload parts of a TF.js model folder: ``model.json`` and its weight files."""
+    model_json = directory / "model.json"
+    if not model_json.is_file():
+        raise FileNotFoundError(f"{model_json} does not exist")
+    parts = [FilePart.of(model_json, content_type="application/json")]
+    for bin_file in sorted(directory.glob("*.bin")):
+        parts.append(FilePart.of(bin_file))
+    return parts
+
+
+def prepare(path: Path, fmt: str, save_format: str, work_dir: Path) -> PreparedModel:
+    """The files that model ``path`` (disk format ``fmt``) uploads as ``save_format``.
+
+    ``work_dir`` receives the converted files (tfjs/onnx); the caller removes it afterwards.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the combination cannot be uploaded (a SavedModel to ``keras-models``).
+        ConversionError: the local conversion failed.
+    """
+    fmt, save_format = local_format(fmt), remote_format(save_format)
+    path = model_path(path, fmt)
+    if not path.exists():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    if save_format == "keras":
+        if fmt == "saved_model":
+            raise ValueError("keras-models takes .keras or .h5 files: save checkpoints as 'h5' or 'keras'")
+        # The field name must end in .h5/.keras; the file name is kept for downloads.
+        return PreparedModel([FilePart.of(path, field=f"model{path.suffix}")], "keras")
+    if save_format == "tfjs":
+        from .conversion.tfjs import keras_to_tfjs, saved_model_to_tfjs
+
+        out = work_dir / "tfjs"
+        if fmt == "saved_model":
+            saved_model_to_tfjs(path, out)
+            return PreparedModel(tfjs_parts(out), "tfjs", {"tfjsModelFormat": TFJS_GRAPH_MODEL})
+        with _quiet_h5():  # tensorflowjs saves a temporary .h5 itself
+            keras_to_tfjs(load_keras_model(path), out)
+        return PreparedModel(tfjs_parts(out), "tfjs", {"tfjsModelFormat": TFJS_LAYERS_MODEL})
+    from .conversion.onnx import keras_to_onnx, saved_model_to_onnx
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = work_dir / "model.onnx"
+    onnx_path.write_bytes(saved_model_to_onnx(path) if fmt == "saved_model" else keras_to_onnx(load_keras_model(path)))
+    return PreparedModel([FilePart.of(onnx_path)], "onnx")
