@@ -129,6 +129,7 @@ class App:
         self._creating: dict[str, asyncio.Lock] = {}
         self.started = False
         self.auth_enabled = False  # set by the authentication plugin; announced in socket.io `init`
+        self.owner_field: str | None = None  # with authentication on, the field naming a record's owner
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:

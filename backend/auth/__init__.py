@@ -82,6 +82,7 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     app.on_disconnect(auth.disconnected)
     app.on_signal(auth.on_signal)
     app.auth_enabled = True
+    app.owner_field = policy.owner_field
     _purge_revocations(app, auth)
     return auth
 

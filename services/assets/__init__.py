@@ -9,11 +9,11 @@ the file it points to.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from backend.app import App
+from backend.auth import auth_settings
 from backend.config import ConfigError, Settings
 from backend.errors import BadRequest, NotFound
 from backend.hooks import Params
@@ -22,14 +22,13 @@ from backend.uploads import Download
 from services.files.cleanup import cleanup_hooks
 from services.files.config import section, upload_limit
 from services.files.names import FOLDER_ID, blob_key, unsafe_reason
+from services.files.ownership import upload_owners
 from services.files.service import add_file_methods, blob_store
-from services.files.transfer import IMMUTABLE, blob_download, receive
+from services.files.transfer import IMMUTABLE, REVALIDATE, blob_download, receive
 
-NAMESPACE = "assets"
+from .access import NAMESPACE, REF_FIELDS, access_hooks, asset_refs, backfill_refs, check_download
+
 DEFAULT_EXTENSIONS = ("jpg", "jpeg", "png", "wav")
-REF_FIELDS = ("url", "path")
-# "<folderid>/<name>" at the end of a document's url/path (absolute URLs included).
-_REF_AT_END = re.compile(r"(?:^|/)([0-9a-f]{24})/([^/?#]+)$")
 
 
 def allowed_extensions(settings: Settings) -> frozenset[str]:
@@ -51,13 +50,7 @@ def accept_extension(extensions: frozenset[str]) -> Callable[[str], bool]:
 
 def asset_keys(doc: Mapping[str, Any]) -> set[str]:
     """The blob key an asset document points to through ``url`` or ``path``."""
-    keys = set()
-    for field in REF_FIELDS:
-        value = doc.get(field)
-        match = _REF_AT_END.search(value) if isinstance(value, str) else None
-        if match and unsafe_reason(match.group(2)) is None:
-            keys.add(blob_key(NAMESPACE, match.group(1), match.group(2)))
-    return keys
+    return {blob_key(NAMESPACE, folder, name) for folder, name in asset_refs(doc)}
 
 
 async def plugin(app: App) -> None:
@@ -69,17 +62,33 @@ async def plugin(app: App) -> None:
     extensions = allowed_extensions(app.settings)
     accept = accept_extension(extensions)
 
+    owners = await upload_owners(app)
+    guarded = owners is not None and not auth_settings(app.settings).public_assets
+
     async def upload(parts: Any, params: Params) -> dict[str, str]:
         stored = await receive(parts, blobs, NAMESPACE, accept, max_size)
         if not stored:
             raise BadRequest(f"No file accepted: the field name's extension must be one of {sorted(extensions)}")
+        if owners is not None:
+            await owners.record(NAMESPACE, stored[0].folder, params)
         return {f.originalname: f.ref for f in stored}
 
     async def download(id: Any, filename: Any, params: Params) -> Download:
         if not isinstance(id, str) or not FOLDER_ID.fullmatch(id) or unsafe_reason(str(filename)) is not None:
             raise NotFound(f"File '{id}/{filename}' not found")
-        return await blob_download(blobs, blob_key(NAMESPACE, id, filename), filename, IMMUTABLE)
+        if guarded and params.provider is not None:
+            await check_download(handle, id, filename, params)
+        # A guarded file's answer depends on who asks: no shared cache may keep it.
+        cache = REVALIDATE if guarded else IMMUTABLE
+        return await blob_download(blobs, blob_key(NAMESPACE, id, filename), filename, cache)
 
     handle = await use_stored(app, NAMESPACE, schema=NAMESPACE)
     add_file_methods(handle, upload, download)
     handle.hooks(cleanup_hooks(blobs, asset_keys, fields=REF_FIELDS))
+    if owners is not None:
+        handle.hooks(access_hooks(owners))
+
+        async def backfill() -> None:
+            await backfill_refs(handle)
+
+        app.on_setup(backfill)

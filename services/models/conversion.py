@@ -209,6 +209,9 @@ class ConversionManager:
                                       "metadata": metadata, "source": str(doc[self._id_field()])}
             if isinstance(doc.get("name"), str):
                 record["name"] = doc["name"]
+            for field in (self.app.owner_field, "public"):  # the outputs belong to the Keras model's owner
+                if field and field in doc:
+                    record[field] = doc[field]
             created = await self.app.service(namespace).create(record)
         except BaseException:
             await delete_keys(self.blobs, keys)

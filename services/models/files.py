@@ -17,6 +17,7 @@ from backend.hooks import HookContext, Params
 from backend.storage.blobs import BlobStore
 from backend.uploads import Download
 from services.files.names import blob_key, parse_ref
+from services.files.ownership import UploadOwners, current_refs
 from services.files.transfer import REVALIDATE, blob_download, receive
 
 Accept = Callable[[str], bool]
@@ -61,8 +62,14 @@ def keys_of(namespace: str) -> Callable[[Mapping[str, Any]], set[str]]:
     return lambda doc: {blob_key(namespace, folder, name) for _, folder, name in file_pairs(doc)}
 
 
-def check_files_hook(blobs: BlobStore, namespace: str) -> Callable[[HookContext], Any]:
-    """Before create/update/patch: each ``files`` entry must name a file uploaded to this service."""
+def _folders(doc: Mapping[str, Any]) -> list[str]:
+    return [folder for _, folder, _ in file_pairs(doc)]
+
+
+def check_files_hook(blobs: BlobStore, namespace: str,
+                     owners: UploadOwners | None = None) -> Callable[[HookContext], Any]:
+    """Before create/update/patch: each ``files`` entry must name a file uploaded to this service
+    (with authentication on, uploaded by the caller: see :mod:`services.files.ownership`)."""
 
     async def hook(ctx: HookContext) -> None:
         items = ctx.data if isinstance(ctx.data, list) else [ctx.data]
@@ -81,11 +88,14 @@ def check_files_hook(blobs: BlobStore, namespace: str) -> Callable[[HookContext]
                 if await blobs.stat(blob_key(namespace, *ref)) is None:
                     raise BadRequest(f"files[{i}]: '{pair[1]}' was not uploaded to /{namespace}/upload",
                                      errors={f"files.{i}": "unknown file"})
+            if owners is not None:
+                await owners.check(namespace, _folders(item), ctx.params, await current_refs(ctx, _folders))
 
     return hook
 
 
-def make_upload(blobs: BlobStore, namespace: str, max_size: int) -> Callable[..., Any]:
+def make_upload(blobs: BlobStore, namespace: str, max_size: int,
+                owners: UploadOwners | None = None) -> Callable[..., Any]:
     """``upload(parts, params)`` → ``[[originalname, "<folderid>/<fieldname>"], ...]`` (400 if none)."""
     accept, what = ACCEPT[namespace]
 
@@ -93,6 +103,8 @@ def make_upload(blobs: BlobStore, namespace: str, max_size: int) -> Callable[...
         stored = await receive(parts, blobs, namespace, accept, max_size)
         if not stored:
             raise BadRequest(f"No model file in the upload: the field name must be {what}")
+        if owners is not None:
+            await owners.record(namespace, stored[0].folder, params)
         return [[f.originalname, f.ref] for f in stored]
 
     return upload

@@ -30,7 +30,7 @@ async def test_key_lifecycle(tmp_path: Path) -> None:
             assert key.startswith(f"plume_{created['_id']}_") and key.startswith(created["prefix"])
             assert "digest" not in created
             stored = (await srv.app.service("api-keys").service._find(Query(where=IdIn((created["_id"],)))))[0]
-            secret = key.rsplit("_", 1)[1]
+            secret = key[len("plume_") + 25:]  # plume_<24-hex id>_<secret>
             assert key not in str(stored) and stored["digest"] == hashlib.sha256(secret.encode()).hexdigest()
             # listed by its owner (without the secret), not by others; admins see all
             code, mine = await outcome(a, "find", "api-keys", {})

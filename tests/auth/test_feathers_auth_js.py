@@ -37,8 +37,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             resp = requests.post(f"{srv.url}/users", json={"email": email, "password": PASSWORD}, timeout=10)
             assert resp.status_code == 201, resp.text
             ids[email] = resp.json()["_id"]
-        token = requests.post(f"{srv.url}/authentication", json={"strategy": "local", "email": "ann@example.org",
-                                                                 "password": PASSWORD}, timeout=10).json()["accessToken"]
+        login = {"strategy": "local", "email": "ann@example.org", "password": PASSWORD}
+        token = requests.post(f"{srv.url}/authentication", json=login, timeout=10).json()["accessToken"]
         key = requests.post(f"{srv.url}/api-keys", json={"name": "js"}, timeout=10,
                             headers={"Authorization": f"Bearer {token}"}).json()["key"]
         proc = subprocess.run(["node", "feathers_auth_test.js", srv.url, "ann@example.org", PASSWORD, key,
