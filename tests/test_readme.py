@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,3 +41,33 @@ def test_python_socketio_example(tmp_path: Path) -> None:
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "created Cid"
+
+
+def json_values(text: str) -> list[object]:
+    """The JSON values printed one after another (curl adds no newline)."""
+    decoder, values, i = json.JSONDecoder(), [], 0
+    while i < len(text.rstrip()):
+        value, i = decoder.raw_decode(text, i)
+        values.append(value)
+        while i < len(text) and text[i].isspace():
+            i += 1
+    return values
+
+
+def test_authentication_example(tmp_path: Path) -> None:
+    """The auth walk-through: first admin from the CLI, login, a user, an API key, anonymous 401."""
+    (block,) = [b for b in blocks("bash") if "plume users create" in b]
+    before, after = block.split("scripts/serve &\n")
+    env = {**os.environ, "PLUME_DATA_DIR": str(tmp_path), "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    setup = subprocess.run(["bash", "-euc", before], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert setup.returncode == 0, setup.stderr
+    exports = before.split("\n", 1)[0]  # the export line: the server gets the same settings
+    auth_env = dict(kv.split("=", 1) for kv in exports.removeprefix("export ").split())
+    with PlumeProcess(tmp_path, env=auth_env) as srv:
+        script = exports + "\n" + after.replace("localhost:3030", f"127.0.0.1:{srv.port}")
+        proc = subprocess.run(["bash", "-euc", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    user, key, anonymous = json_values(proc.stdout)
+    assert user["email"] == "ann@example.org" and user["role"] == "editor" and "password" not in user
+    assert key["key"].startswith("plume_") and key["name"] == "ci"
+    assert anonymous["code"] == 401
