@@ -1,0 +1,48 @@
+"""``plume sync``: the real command line, on runs written offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from python_client import DataStore, Writer
+from tests.support.server import REPO, PlumeProcess, free_port
+
+
+def plume(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backend.cli", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+def offline_run(base: Path, name: str) -> Path:
+    writer = Writer(name, backend_root=None, base_log_dir=base)
+    writer.create_run(run_params={"n": 1})
+    writer.train_begin(1)
+    writer.save_epoch(1, {"loss": 1.0})
+    writer.train_end()
+    assert writer.log_folder is not None
+    return writer.log_folder
+
+
+def test_sync_a_folder_of_runs_twice(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    base = tmp_path / "marcelle-logs"
+    offline_run(base, "a")
+    offline_run(base, "b")
+    first = plume("sync", base, "--url", plume_process.url, "-q")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["a-1: created the run", "b-1: created the run"]
+    second = plume("sync", base, "--url", plume_process.url, "-q")
+    assert second.returncode == 0 and second.stdout.splitlines() == ["a-1: up to date", "b-1: up to date"]
+    with DataStore(plume_process.url) as store:
+        assert store.service("runs").find({"query": {"$limit": 0}})["total"] == 2
+
+
+def test_sync_failures(tmp_path: Path) -> None:
+    missing = plume("sync", tmp_path)
+    assert missing.returncode == 2 and "no run directory" in missing.stderr
+    run = offline_run(tmp_path / "logs", "c")
+    down = plume("sync", run, "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2", "-q")
+    assert down.returncode == 1 and "Could not reach the backend" in down.stderr
+    usage = plume("sync", "--help")
+    assert usage.returncode == 0 and "idempotently" in usage.stdout
