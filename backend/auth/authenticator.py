@@ -244,7 +244,7 @@ class Authenticator:
         def publish(record: Any, ctx: HookContext) -> list[Any]:
             if not isinstance(record, dict):
                 return []
-            id_field = ctx.service.service.id_field
+            id_field = getattr(ctx.service.service, "id_field", "_id")
             full = ctx.params.extra.get(FULL_RECORDS, {}).get(str(record.get(id_field)), record)
             names = self.policy.record_channels(ctx.path, full, id_field)
             if not hidden:

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import Forbidden, NotAuthenticated
 from ..hooks import HookContext, Params
 from ..query import FILTERS, parse
+from ..storage.base import StorageAdapter
 from ..storage.matcher import matches
 from .permissions import ADMIN, ANONYMOUS, METHOD_ACTIONS, Decision, Policy
 
@@ -80,6 +81,12 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
             raise denied(user, action, ctx.path)
         if ctx.method in METHOD_ACTIONS:
             return  # files: the services check the documents (a download reads through ``get``)
+        if not isinstance(ctx.service.service, StorageAdapter):
+            # Rules are enforced as queries, which only storage adapters run; a custom service is
+            # either open to the caller as a whole or closed.
+            if decision.query is not None:
+                raise denied(user, action, ctx.path)
+            return
         if ctx.method in _WRITES and "$select" in p.query:
             # Events are published from whole records (a trimmed one could dodge a rule): the
             # selection is applied after the method, by ``trim``.
