@@ -33,6 +33,8 @@ class AsyncRealtime:
         self._sio: socketio.AsyncClient | None = None
         self._ready: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._connected = False
+        self._got_init = False
 
     @property
     def connected(self) -> bool:
@@ -53,6 +55,8 @@ class AsyncRealtime:
                 return
             sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5,
                                        handle_sigint=False)
+            sio.on("connect", self._on_connect)
+            sio.on("disconnect", self._on_disconnect)
             sio.on("init", self._on_init)
             sio.on("*", self._on_event)
             self._ready.clear()
@@ -68,8 +72,23 @@ class AsyncRealtime:
         except TimeoutError:
             log.warning("no init from %s within %ss: events may need authentication", self.location, self.timeout)
 
+    # The server sends ``init`` from its connect handler, so it can arrive before the client counts
+    # the namespace as connected (and may not emit yet): authenticate once both have happened.
+    async def _on_connect(self) -> None:
+        self._connected = True
+        await self._after_connect()
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self._connected = self._got_init = False
+
     async def _on_init(self, data: Any) -> None:
         self.server_auth = bool(isinstance(data, dict) and data.get("auth"))
+        self._got_init = True
+        await self._after_connect()
+
+    async def _after_connect(self) -> None:
+        if not (self._connected and self._got_init):
+            return
         if not await self._authenticate() and self._ready is not None:
             self._ready.set()
 

@@ -34,6 +34,9 @@ class Realtime:
         self._sio: socketio.Client | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
+        self._state = threading.Lock()
+        self._connected = False
+        self._got_init = False
 
     @property
     def connected(self) -> bool:
@@ -50,6 +53,8 @@ class Realtime:
                 return
             sio = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5,
                                   handle_sigint=False)
+            sio.on("connect", self._on_connect)
+            sio.on("disconnect", self._on_disconnect)
             sio.on("init", self._on_init)
             sio.on("*", self._on_event)
             self._ready.clear()
@@ -63,8 +68,27 @@ class Realtime:
         # Events published before the socket authenticated would not reach it: wait for that first.
         self._ready.wait(self.timeout)
 
+    # The server sends ``init`` from its connect handler, so it can arrive before the client counts
+    # the namespace as connected (and may not emit yet): authenticate once both have happened.
+    def _on_connect(self) -> None:
+        with self._state:
+            self._connected = True
+        self._after_connect()
+
+    def _on_disconnect(self, *args: Any) -> None:
+        with self._state:
+            self._connected = self._got_init = False
+
     def _on_init(self, data: Any) -> None:
-        self.server_auth = bool(isinstance(data, dict) and data.get("auth"))
+        with self._state:
+            self.server_auth = bool(isinstance(data, dict) and data.get("auth"))
+            self._got_init = True
+        self._after_connect()
+
+    def _after_connect(self) -> None:
+        with self._state:
+            if not (self._connected and self._got_init):
+                return
         if not self._authenticate():
             self._ready.set()
 
