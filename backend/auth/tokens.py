@@ -18,6 +18,10 @@ from ..errors import NotAuthenticated
 
 ALGORITHM = "HS256"
 MAX_TOKEN = 4096  # characters; a real token is ~250
+# Tokens whose signature and claims already checked out: decoding costs more than the rest of a
+# request's authentication. Only the expiry can change, and it is checked on every use; whether
+# the token or its user still stand (revocation, removal) is read from the store every time.
+CACHE_SIZE = 4096
 
 
 class Tokens:
@@ -28,6 +32,7 @@ class Tokens:
         self.lifetime = lifetime
         self.audience = audience
         self.issuer = issuer
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(self, user_id: str, *, key_id: str | None = None) -> tuple[str, dict[str, Any]]:
         """A new token for ``user_id`` and its payload."""
@@ -42,6 +47,17 @@ class Tokens:
         """The payload of a valid token; NotAuthenticated (401) for anything else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
             raise NotAuthenticated("Invalid access token")
+        payload = self._verified.get(token)
+        if payload is None:
+            payload = self._decode(token)
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = payload
+        if payload["exp"] <= time.time():
+            raise NotAuthenticated("jwt expired", data={"name": "TokenExpiredError"})
+        return dict(payload)
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             payload = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=self.audience,
@@ -50,6 +66,7 @@ class Tokens:
             raise NotAuthenticated("jwt expired", data={"name": "TokenExpiredError"}) from None
         except jwt.PyJWTError:
             raise NotAuthenticated("Invalid access token") from None
-        if header.get("typ") != "access" or not isinstance(payload.get("sub"), str):
+        if header.get("typ") != "access" or not isinstance(payload.get("sub"), str) or \
+                not isinstance(payload.get("exp"), (int, float)):
             raise NotAuthenticated("Invalid access token")
         return payload
