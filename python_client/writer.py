@@ -25,11 +25,13 @@ from .ids import object_id
 from .model_files import checkpoint_basename, local_format, remote_format, save_model
 from .reconcile import RunSync
 from .remote import Remote, asset_info
+from .retry import RetryPolicy
 from .rundir import RunState, new_run_directory
 from .sender import BackgroundSender
 from .utils import conform_dict, get_model_info
 
 log = logging.getLogger("python_client")
+SENDER_RETRY = RetryPolicy(attempts=2, backoff=0.2, max_backoff=1.0)
 
 
 class Writer:
@@ -58,7 +60,10 @@ class Writer:
         self.remote_save_format = remote_format(remote_save_format)
         self.source = source
         if remote is None and backend_root is not None:
-            remote = Remote(backend_root, remote_save_format, source, api_key=api_key, timeout=timeout)
+            # Few quick retries per call: the sender retries whole passes itself, with back-off, and
+            # must notice soon that the backend is away (so that the end of training is not held up).
+            remote = Remote(backend_root, remote_save_format, source, api_key=api_key, timeout=timeout,
+                            retry=SENDER_RETRY)
         self.remote = remote
         self.max_queue = max_queue
         self.model: Any = None
