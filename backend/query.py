@@ -337,6 +337,6 @@ class IdIn:
 
 
 def conjoin(*conds: Cond | IdIn) -> Cond:
-    """``And`` of the non-trivial conditions."""
-    items = tuple(c for c in conds if c != TRUE)
+    """``And`` of the non-trivial conditions (an empty ``And`` is always true)."""
+    items = tuple(c for c in conds if type(c) is not And or c.items)  # cheaper than dataclass equality
     return items[0] if len(items) == 1 else And(items)  # type: ignore[return-value]

@@ -1,4 +1,4 @@
-"""Two ``plume serve`` processes on one SQLite file, events fanned out through Redis."""
+"""Two ``plume serve`` on one SQLite file: events fanned out through Redis, no lost or raced writes."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ async def _scenario(url_a: str, url_b: str) -> None:
                 return ids
 
             written = [x for ids in await asyncio.gather(*(writer(i) for i in range(64))) for x in ids]
+
+            # A patch with id + query is one test-and-write: of 32 claims over both processes, one wins.
+            async with http.post(f"{url_a}/claims", json={"job": "x", "owner": None}) as r:
+                job = await r.json()
+
+            async def claim(i: int) -> int:
+                url = url_a if i % 2 else url_b
+                async with http.patch(f"{url}/claims/{job['_id']}", params={"owner": "null"}, json={"owner": i}) as r:
+                    assert r.status in (200, 404), await r.text()
+                    return r.status
+
+            statuses = await asyncio.gather(*(claim(i) for i in range(32)))
+            assert statuses.count(200) == 1, statuses
             async with http.get(f"{url_a}/load", params={"$limit": "0"}) as r:
                 assert (await r.json())["total"] == 640
             async with http.get(f"{url_b}/load", params={"$limit": "1000"}) as r:

@@ -90,6 +90,20 @@ class StorageAdapter(abc.ABC):
     async def _delete(self, keys: list[str]) -> None:
         """Delete the records of ``keys``."""
 
+    async def _patch_where(self, key: str, where: Cond, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Patch the record ``key`` only if it matches ``where``; the stored record after, or None.
+
+        Adapters that can do the test and the write in one step (one SQLite write transaction, one
+        MongoDB ``find_one_and_update``) override this, so that a conditional patch is atomic even
+        across processes; this default reads, then writes.
+        """
+        found = await self._find(Query(where=conjoin(IdIn((key,)), where), limit=1))
+        if not found:
+            return None
+        if data:
+            await self._patch([key], data)
+        return {**found[0], **data}
+
     async def setup(self, app: Any, path: str) -> None:  # noqa: B027 - optional
         """Open connections, create indexes."""
 
@@ -150,8 +164,12 @@ class StorageAdapter(abc.ABC):
 
     async def _one(self, id: Any, params: Params) -> tuple[str, dict[str, Any], Query]:
         key = self.key(id)
-        q = self._parse(params) if params.query else _EMPTY
-        found = await self._find(Query(where=conjoin(IdIn((key,)), q.where), limit=1))
+        if params.query:
+            q = self._parse(params)
+            where = conjoin(IdIn((key,)), q.where)
+        else:  # the common get/patch by id: nothing to parse or combine
+            q, where = _EMPTY, IdIn((key,))
+        found = await self._find(Query(where=where, limit=1))
         if not found:
             raise NotFound(f"No record found for id '{key}'")
         return key, found[0], q
@@ -221,14 +239,17 @@ class StorageAdapter(abc.ABC):
             q = self._parse(params)
             targets = await self._find(Query(where=q.where))
         else:
-            _, current, q = await self._one(id, params)
-            targets = [current]
+            key = self.key(id)
+            q = self._parse(params) if params.query else _EMPTY
+            record = await self._patch_where(key, q.where, data)  # the id + query test and the write at once
+            if record is None:
+                raise NotFound(f"No record found for id '{key}'")
+            return self._select([record], q.select)[0]
         keys = [self.key(r[self.id_field]) for r in targets]
         if keys and data:
             await self._patch(keys, data)
         records = [{**r, **data} for r in targets]
-        out = self._select(records, q.select)
-        return out if id is None else out[0]
+        return self._select(records, q.select)
 
     async def remove(self, id: Any, params: Params) -> Any:
         if id is None:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 from bson import ObjectId
 from bson.errors import InvalidDocument
+from pymongo import ReturnDocument
 from pymongo.errors import (
     BulkWriteError,
     ConnectionFailure,
@@ -210,6 +211,16 @@ class MongoAdapter(StorageAdapter):
         async with driver_errors():
             res = await self.coll.replace_one(self._where(key), doc)
         return bool(res.matched_count)
+
+    async def _patch_where(self, key: str, where: Cond, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The id + query test and the write in one ``find_one_and_update`` (atomic on the server)."""
+        if not data or any("." in k for k in data):  # $set reads dots as paths: the generic way
+            return await super()._patch_where(key, where, data)
+        conditions = [self._where(key), self.filter(where)]
+        async with driver_errors():
+            doc = await self.coll.find_one_and_update({"$and": [c for c in conditions if c]}, {"$set": data},
+                                                      return_document=ReturnDocument.AFTER)
+        return None if doc is None else self._out(doc)
 
     async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
         async with driver_errors():

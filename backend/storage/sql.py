@@ -8,6 +8,7 @@ are always bound parameters. Type guards keep comparisons within one kind, as in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..query import And, Cmp, Cond, IdIn, Not, Or
@@ -19,6 +20,14 @@ _RANGE_TEST = {
     "$gt": lambda a, b: a > b,
     "$gte": lambda a, b: a >= b,
 }
+
+
+_UNSAFE_IN_PATH = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def path_safe(name: str) -> bool:
+    """True when ``name`` can be a quoted JSON path label (the rule :func:`backend.query.split_path` applies)."""
+    return bool(name) and _UNSAFE_IN_PATH.search(name) is None
 
 
 def json_path(path: tuple[str, ...]) -> str:

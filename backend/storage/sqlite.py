@@ -9,12 +9,13 @@ from typing import Any
 import orjson
 
 from ..errors import BadRequest, Conflict
-from ..query import And, Cond, IdIn, Query, split_path
+from ..query import And, Cond, IdIn, Query, conjoin, split_path
 from .base import AdapterOptions, StorageAdapter
-from .sql import SqlBuilder, index_sql, json_path, quote_ident
+from .sql import SqlBuilder, index_sql, json_path, path_safe, quote_ident
 from .sqlite_db import SqliteDatabase, TooBigInline
 
 INLINE_MAX = 64 * 1024  # bytes of JSON a row may have to be decoded on the event loop
+MAX_SET_FIELDS = 60  # fields one json_set() may take (SQLite allows 127 function arguments)
 
 
 def _single_key(where: Cond) -> bool:
@@ -50,6 +51,8 @@ class SqliteAdapter(StorageAdapter):
         self.db = db
         self.table = "svc_" + name
         self._t = quote_ident(self.table)
+        # get/patch/update/remove by id: one primary-key lookup, the commonest read by far.
+        self._by_key_sql = f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE id = ?"
 
     async def setup(self, app: Any, path: str) -> None:
         statements = [f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)"]
@@ -66,8 +69,25 @@ class SqliteAdapter(StorageAdapter):
 
     # ----------------------------------------------------------------- reads
     async def _find(self, query: Query) -> list[dict[str, Any]]:
+        where = query.where
+        if type(where) is IdIn and len(where.keys) == 1 and query.skip == 0 and query.limit != 0:
+            return await self._by_key(where.keys[0])
         rows, _ = await self._find_page(query, count=False)
         return rows
+
+    async def _by_key(self, key: str) -> list[dict[str, Any]]:
+        """The record whose id is ``key`` (or none): a prepared primary-key lookup."""
+        sql, db = self._by_key_sql, self.db
+
+        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            row = conn.execute(sql, (key,)).fetchone()
+            if row is None:
+                return []
+            if not row[0] and db.inline:
+                raise TooBigInline
+            return [orjson.loads(row[1])]
+
+        return await db.read_bounded(run, budget=False)  # one index lookup: no work budget needed
 
     async def _count(self, where: Cond) -> int:
         _, total = await self._find_page(Query(where=where, limit=0), count=True)
@@ -138,8 +158,50 @@ class SqliteAdapter(StorageAdapter):
         sql = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
         return await self.db.write(lambda conn: conn.execute(sql, (doc, key)).rowcount > 0)
 
+    async def _patch_where(self, key: str, where: Cond, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The id + query test, the merge and the write in one write transaction (atomic across processes)."""
+        if not data:
+            found = await self._find(Query(where=conjoin(IdIn((key,)), where), limit=1))
+            return found[0] if found else None
+        b = SqlBuilder(self.id_field)
+        cond = b.where(conjoin(IdIn((key,)), where))
+        values = [_dumps(v) for v in data.values()]
+        if len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
+            setter = "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in data) + ")"
+            sql = f"UPDATE {self._t} SET doc = {setter} WHERE {cond} RETURNING doc"
+
+            def set_fields(conn: sqlite3.Connection) -> dict[str, Any] | None:
+                row = conn.execute(sql, [*values, *b.params]).fetchone()
+                return None if row is None else orjson.loads(row[0])
+
+            return await self.db.write(set_fields)
+        select = f"SELECT doc FROM {self._t} WHERE {cond}"
+        update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
+
+        def merge(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(select, b.params).fetchone()
+            if row is None:
+                return None
+            record = {**orjson.loads(row[0]), **data}
+            conn.execute(update, (_dumps(record), key))
+            return record
+
+        return await self.db.write(merge)
+
     async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
-        _dumps(data)  # fail early, outside the writer thread
+        values = [_dumps(v) for v in data.values()]  # fail early, outside the writer thread
+        if 0 < len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
+            # The merge in SQL (json_set replaces or appends each top-level field, as {**old, **data}
+            # does): the writer neither parses nor re-serialises the whole document.
+            setter = "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in data) + ")"
+
+            def set_fields(conn: sqlite3.Connection) -> None:
+                for chunk in _chunks(keys):
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(f"UPDATE {self._t} SET doc = {setter} WHERE id IN ({marks})", [*values, *chunk])
+
+            await self.db.write(set_fields)
+            return
         update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
 
         def run(conn: sqlite3.Connection) -> None:
