@@ -28,6 +28,7 @@ from services.files.config import number, section
 from services.files.names import blob_key
 
 from .files import accept_keras, file_pairs
+from .lease import Leases
 from .workdir import instance_name, sweep
 
 log = logging.getLogger(__name__)
@@ -39,22 +40,25 @@ CHUNK = 256 * 1024
 
 @dataclass(frozen=True)
 class PoolSettings:
-    """``[conversion]``: worker processes, recycling, and time limits (seconds)."""
+    """``[conversion]``: worker processes, recycling, time limits and the document lease (seconds)."""
 
     workers: int = 1
     max_jobs_per_worker: int = 50
     job_timeout: float = 300.0
     startup_timeout: float = 120.0
+    lease: float = 60.0  # a crashed process's jobs are taken over after this (see .lease)
 
     @classmethod
     def from_settings(cls, settings: Any) -> PoolSettings:
         """Read and validate ``[conversion]`` (ConfigError on a bad value)."""
-        table = section(settings, "conversion", {"workers", "max_jobs_per_worker", "job_timeout", "startup_timeout"})
+        table = section(settings, "conversion",
+                        {"workers", "max_jobs_per_worker", "job_timeout", "startup_timeout", "lease"})
         return cls(
             workers=number(table, "conversion", "workers", cls.workers),
             max_jobs_per_worker=number(table, "conversion", "max_jobs_per_worker", cls.max_jobs_per_worker),
             job_timeout=float(number(table, "conversion", "job_timeout", cls.job_timeout, integer=False)),
             startup_timeout=float(number(table, "conversion", "startup_timeout", cls.startup_timeout, integer=False)),
+            lease=float(number(table, "conversion", "lease", cls.lease, integer=False)),
         )
 
 
@@ -81,6 +85,9 @@ class ConversionManager:
         # Jobs handed to the pool at once: enough to keep every worker busy, never more than its queue.
         self._slots = asyncio.Semaphore(2 * pool_settings.workers)
         self._closed = False
+        self.leases = Leases(lambda: app.service("keras-models").service, f"{instance_name()}-{new_id()}",
+                             pool_settings.lease)
+        self._rescan: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> ConversionPool:
@@ -106,20 +113,35 @@ class ConversionManager:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def resume(self) -> None:
-        """Queue every document left ``pending``/``running`` by a previous run of the server."""
+        """Queue every document left ``pending``/``running`` by a previous run, then rescan now and
+        then for documents whose lease a crashed replica left to expire."""
         await asyncio.to_thread(sweep, self.work_root)  # copies left by processes that are gone
+        await self.queue_unfinished()
+        if self._rescan is None and not self._closed:
+            self._rescan = asyncio.create_task(self._rescan_forever(), name="keras-conversion-rescan")
+
+    async def _rescan_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.pool_settings.lease)
+            try:
+                await self.queue_unfinished()
+            except Exception:
+                log.exception("could not look for unfinished keras conversions")
+
+    async def queue_unfinished(self) -> None:
+        """Queue the documents with a ``pending``/``running`` target (each task claims its document)."""
         adapter = self.app.service("keras-models").service
         query = {"$or": [{f"conversions.{t}.status": {"$in": list(UNFINISHED)}} for t in TARGETS]}
         docs = await adapter.find(Params(query=query, extra={"paginate": False}))
         for doc in docs:
-            if unfinished_targets(doc):
+            if unfinished_targets(doc) and str(doc[adapter.id_field]) not in self._tasks:
                 log.info("resuming the conversion of keras model %s", doc[adapter.id_field])
                 self.queue(str(doc[adapter.id_field]))
 
     async def close(self) -> None:
         """Stop: cancel the document tasks (their documents stay resumable), then stop the workers."""
         self._closed = True
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *([self._rescan] if self._rescan else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -129,6 +151,13 @@ class ConversionManager:
 
     # ------------------------------------------------------------------ one document
     async def _convert_doc(self, doc_id: str) -> None:
+        async with self.leases.held(doc_id) as mine:
+            if mine:
+                await self._convert_claimed(doc_id)
+            else:
+                log.debug("keras model %s is converted by another process", doc_id)
+
+    async def _convert_claimed(self, doc_id: str) -> None:
         keras = self.app.service("keras-models")
         job_dir = self.work_dir / f"{doc_id}-{new_id()}"
         state: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from backend.hooks import HookContext
 
 from .conversion import TARGETS, ConversionManager
 from .files import accept_keras, file_pairs
+from .lease import LEASE_FIELD
 
 
 async def request_conversions(ctx: HookContext) -> None:
@@ -17,6 +18,7 @@ async def request_conversions(ctx: HookContext) -> None:
     for item in ctx.data if isinstance(ctx.data, list) else [ctx.data]:
         if not isinstance(item, dict):
             continue
+        item.pop(LEASE_FIELD, None)  # written by the server only
         item.setdefault("format", "keras")
         convert = item.setdefault("convert", list(TARGETS))
         if not isinstance(convert, list) or not set(convert) <= set(TARGETS):
@@ -28,16 +30,21 @@ async def request_conversions(ctx: HookContext) -> None:
         item["conversions"] = {t: {"status": "pending"} for t in TARGETS if t in convert}
 
 
+SERVER_FIELDS = ("conversions", LEASE_FIELD)  # the progress record and the converting process's lease
+
+
 async def protect_conversions(ctx: HookContext) -> None:
-    """Before update/patch from a client: ``conversions`` is written by the server only."""
+    """Before update/patch from a client: ``conversions`` (and the lease) are written by the server only."""
     if ctx.params.provider is None or not isinstance(ctx.data, dict):
         return
-    ctx.data.pop("conversions", None)
+    for name in SERVER_FIELDS:
+        ctx.data.pop(name, None)
     if ctx.method == "update" and ctx.id is not None:
         # A replace keeps the server's progress record (clients often send back what they read).
         current = await ctx.service.service.get(ctx.id, type(ctx.params)())
-        if "conversions" in current:
-            ctx.data["conversions"] = current["conversions"]
+        for name in SERVER_FIELDS:
+            if name in current:
+                ctx.data[name] = current[name]
 
 
 def queue_conversions(manager: ConversionManager) -> Callable[[HookContext], Any]:

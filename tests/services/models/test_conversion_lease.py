@@ -1,0 +1,82 @@
+"""Several processes on one database: a pending Keras conversion is done once, by whoever claims it.
+
+Two servers in this process share one data dir (one SQLite file, one blob folder), as two replicas
+would; the conversion itself is replaced by a recorder, since the claim is what is under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from backend.hooks import Params
+from backend.storage import SqliteStorage
+from backend.storage.base import AdapterOptions
+from services.models.conversion import ConversionManager
+from services.models.lease import LEASE_FIELD, Leases, iso
+from tests.services.files.support import post_form
+from tests.support.inprocess import running
+
+
+async def test_leases_over_one_sqlite_file(tmp_path: Path) -> None:
+    one, two = (SqliteStorage(f"sqlite:///{tmp_path}/shared.sqlite3") for _ in range(2))
+    a, b = one.adapter("keras-models", AdapterOptions()), two.adapter("keras-models", AdapterOptions())
+    await a.setup(None, "keras-models")
+    doc = await a.create({"name": "k"}, Params())
+    first, second = Leases(lambda: a, "first", 0.3), Leases(lambda: b, "second", 0.3)
+    assert await first.claim(doc["_id"]) and not await second.claim(doc["_id"])
+    assert await first.claim(doc["_id"]) and await first.renew(doc["_id"])  # our own lease: still ours
+    await asyncio.sleep(0.4)  # expired: the other process may take it over
+    assert await second.claim(doc["_id"]) and not await first.renew(doc["_id"])
+    await first.release(doc["_id"])  # not first's any more: a no-op
+    assert (await b.get(doc["_id"], Params()))[LEASE_FIELD]["owner"] == "second"
+    await second.release(doc["_id"])
+    assert (await a.get(doc["_id"], Params()))[LEASE_FIELD] is None
+    assert not await first.claim("f" * 24)  # no such document
+    await one.close()
+    await two.close()
+
+
+def test_iso_sorts_like_time() -> None:
+    t = time.time()
+    assert iso(t) < iso(t + 0.001) < iso(t + 1) < iso(t + 86400)
+    assert len(iso(t)) == len("2026-11-22T11:02:00.123Z") and iso(t).endswith("Z")
+
+
+async def test_two_replicas_resuming_one_document_convert_it_once(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+
+    async def fake_convert(self: ConversionManager, doc: dict[str, Any], target: str, *_: Any) -> dict[str, Any]:
+        calls.append((self.leases.owner, target))
+        await asyncio.sleep(0.2)  # long enough for the other replica to try
+        return {"status": "done", "modelId": f"fake-{target}"}
+
+    monkeypatch.setattr(ConversionManager, "_convert_one", fake_convert)
+    data = tmp_path / "data"
+    async with running(data) as srv_a, running(data) as srv_b, aiohttp.ClientSession() as http:
+        status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload", ("model.keras", "m.keras", b"zip"))
+        assert status == 201
+        # A document left pending by a replica that stopped (no lease): both replicas resume it.
+        adapter = srv_a.app.service("keras-models").service
+        doc = await adapter.create({"name": "k", "format": "keras", "files": pairs, "convert": ["tfjs", "onnx"],
+                                    "conversions": {"tfjs": {"status": "pending"}, "onnx": {"status": "pending"}}},
+                                   Params())
+        managers = [srv_a.app.conversions, srv_b.app.conversions]  # type: ignore[attr-defined]
+        await asyncio.gather(*(m.queue_unfinished() for m in managers))
+        for manager in managers:
+            await manager.wait_idle()
+        assert sorted(t for _, t in calls) == ["onnx", "tfjs"] and len({owner for owner, _ in calls}) == 1
+        async with http.get(f"{srv_b.url}/keras-models/{doc['_id']}") as r:
+            final = await r.json()
+        assert {t: c["status"] for t, c in final["conversions"].items()} == {"tfjs": "done", "onnx": "done"}
+        assert final[LEASE_FIELD] is None  # released when done
+        # Clients cannot forge or steal the lease.
+        async with http.patch(f"{srv_a.url}/keras-models/{doc['_id']}",
+                              json={LEASE_FIELD: {"owner": "me", "until": "9999"}, "note": 1}) as r:
+            assert r.status == 200 and (await r.json())[LEASE_FIELD] is None
