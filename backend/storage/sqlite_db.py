@@ -26,9 +26,9 @@ MAX_BATCH = 256
 _STOP = object()
 
 
-def _connect(path: str, readonly: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+def _connect(path: str, readonly: bool, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     if readonly:
         conn.execute("PRAGMA query_only=1")
     else:
@@ -137,10 +137,10 @@ class SqliteDatabase:
         return await fut
 
     # ------------------------------------------------------------------ readers
-    def _reader(self) -> sqlite3.Connection:
+    def _reader(self, busy_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = _connect(self.path, readonly=True)
+            conn = self._local.conn = _connect(self.path, readonly=True, busy_ms=busy_ms)
             self._reader_conns.append(conn)
         return conn
 
@@ -157,9 +157,11 @@ class SqliteDatabase:
         machine steps (about a millisecond); an interrupted read, or one that raises
         :class:`TooBigInline` (rows too large to parse on the loop), is re-run on a reader thread.
         ``budget=False`` is for reads bounded by construction (one primary-key lookup): they skip
-        the progress handler but keep the row-size cap.
+        the progress handler but keep the row-size cap. The loop's connection never waits for a
+        lock (busy timeout 0): a read that finds the file busy (another process recovering or
+        checkpointing it) goes to a reader thread, which may wait.
         """
-        conn = self._reader()
+        conn = self._reader(busy_ms=0)
         if budget:
             conn.set_progress_handler(_interrupt, INLINE_BUDGET)
         self._local.inline = True
@@ -168,7 +170,7 @@ class SqliteDatabase:
         except TooBigInline:
             pass
         except sqlite3.OperationalError as exc:
-            if "interrupted" not in str(exc):
+            if not any(word in str(exc) for word in ("interrupted", "locked", "busy")):
                 raise
         finally:
             self._local.inline = False

@@ -60,3 +60,23 @@ async def test_reads_past_the_inline_budget_or_size_cap_fall_back_to_a_thread(ad
     assert len(got["blob"]) == 200_000 and calls == ["thread", "thread"]
     small = (await adapter.find(Params(query={"i": 5, "g": 5, "$limit": 1})))[0]
     assert small["i"] == 5
+
+
+
+async def test_reads_on_the_loop_never_wait_for_a_lock(adapter) -> None:  # type: ignore[no-untyped-def]
+    """The loop's connection has no busy timeout: a read that finds the file locked (another process
+    recovering or checkpointing it) is re-run on a reader thread, which waits for the lock."""
+    import sqlite3
+
+    from backend.storage.sqlite_db import BUSY_TIMEOUT_MS
+
+    calls: list[tuple[bool, int]] = []
+
+    def fn(conn: sqlite3.Connection) -> str:
+        calls.append((adapter.db.inline, conn.execute("PRAGMA busy_timeout").fetchone()[0]))
+        if adapter.db.inline:
+            raise sqlite3.OperationalError("database is locked")
+        return "ok"
+
+    assert await adapter.db.read_bounded(fn) == "ok"
+    assert calls == [(True, 0), (False, BUSY_TIMEOUT_MS)]
