@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", help="data directory (default ./data)")
     serve.add_argument("--config", help="TOML configuration file")
     serve.add_argument("--redis", help="redis:// URL: fan events out across processes")
-    sub.add_parser("sync", help="upload a run directory kept on disk (see python_client)")
+    sub.add_parser("sync", help="send training runs kept on disk to a backend, idempotently (plume sync --help)")
     from .auth.cli import add_arguments, users_main
 
     add_arguments(sub.add_parser("users", help="manage users (authentication on)"))
