@@ -67,7 +67,8 @@ _ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE"
         "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
         "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR"}
 # Options of plugin tables that may come from the environment (secrets stay out of config files).
-_SECTION_ENV = {"PLUME_AUTH_ENABLED": ("authentication", "enabled"), "PLUME_AUTH_SECRET": ("authentication", "secret")}
+_SECTION_ENV = {"PLUME_AUTH_ENABLED": ("authentication", "enabled"), "PLUME_AUTH_SECRET": ("authentication", "secret"),
+                "PLUME_AUTH_TRUST_FORWARDED_FOR": ("authentication", "trust_forwarded_for")}
 
 
 def service_options(name: str, raw: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> AdapterOptions:

@@ -36,9 +36,10 @@ def test_bad_authentication_settings(tmp_path: Path, toml: str, message: str) ->
 
 
 def test_secret_from_the_environment(tmp_path: Path) -> None:
-    settings = settings_of("", tmp_path, {"PLUME_AUTH_ENABLED": "true", "PLUME_AUTH_SECRET": SECRET})
+    settings = settings_of("", tmp_path, {"PLUME_AUTH_ENABLED": "true", "PLUME_AUTH_SECRET": SECRET,
+                                          "PLUME_AUTH_TRUST_FORWARDED_FOR": "true"})
     auth = auth_settings(settings)  # type: ignore[arg-type]
-    assert auth.enabled and auth.secret == SECRET
+    assert auth.enabled and auth.secret == SECRET and auth.trust_forwarded_for
 
 
 @pytest.mark.parametrize(("table", "message"), [
