@@ -62,6 +62,13 @@ def _canonical(doc: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in doc.items() if k not in ("_id", *SERVER_FIELDS)}, sort_keys=True)
 
 
+def _holds(remote: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """Does the stored record already hold every field of ``doc``? (Fields the server adds, such as
+    ``userId`` with authentication on, or a dashboard's own, do not count.)"""
+    return all(k in remote and json.dumps(remote[k], sort_keys=True) == json.dumps(v, sort_keys=True)
+               for k, v in doc.items())
+
+
 class RunSync:
     """Keeps one run's documents in step with its :class:`RunState`; remembers what it confirmed."""
 
@@ -127,7 +134,7 @@ class RunSync:
         key = _canonical(doc)
         if key == self._sent:
             return
-        if self._remote_doc is not None and _canonical(self._remote_doc) == key:
+        if self._remote_doc is not None and _holds(self._remote_doc, doc):
             self._sent = key  # the backend holds this already (a second sync)
             return
         self.remote.runs_service.patch(data["_id"], doc)

@@ -46,6 +46,7 @@ class BackgroundSender:
         self.failures = 0  # failed passes so far
         self.passes = 0
         self.dropped = 0  # notices dropped because the queue was full (harmless, see module doc)
+        self.cpu_seconds = 0.0  # CPU time the passes took (uploads, conversions): what training shares
         self.last_error: BaseException | None = None
         self.offline = False
         self._closed = False
@@ -116,13 +117,16 @@ class BackgroundSender:
                     break
             while not self._closed and self._version() > self.synced_version:
                 target = self._version()
+                started = time.thread_time()
                 try:
                     self._step()
                 except Exception as exc:
+                    self.cpu_seconds += time.thread_time() - started
                     self._failed(exc)
                     next_try = time.monotonic() + delay
                     delay = min(delay * 2, self._max_backoff)
                     break
+                self.cpu_seconds += time.thread_time() - started
                 delay = self._backoff
                 self._succeeded(target)
 

@@ -31,7 +31,7 @@ from .sender import BackgroundSender
 from .utils import conform_dict, get_model_info
 
 log = logging.getLogger("python_client")
-SENDER_RETRY = RetryPolicy(attempts=2, backoff=0.2, max_backoff=1.0)
+SENDER_RETRY = RetryPolicy(attempts=2, backoff=0.05, max_backoff=0.1)
 
 
 class Writer:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from python_client import AsyncDataStore, DataStore, Writer
+from python_client import AsyncDataStore, DataStore, Remote, Uploader, Writer
 from python_client.errors import NotAuthenticated
 from tests.auth.support import AUTH_CONFIG, PASSWORD, auth_server
 from tests.support.server import REPO, PlumeProcess
@@ -110,6 +110,9 @@ def test_sync_client_and_writer_with_auth_on(tmp_path: Path) -> None:
         assert created.wait(10)
         (run,) = store.service("runs").find()["data"]
         assert run["name"] == "secure-1" and run["status"] == "success" and run["userId"] == store.user["_id"]
+        remote = Remote(srv.url, api_key=key)  # a sync finds the run up to date (userId is the server's field)
+        assert not Uploader(remote, progress=False).upload(writer.log_folder).changed  # type: ignore[arg-type]
+        remote.close()
         store.logout()
         assert store.service("runs").find()["total"] == 0  # anonymous: public records only
         with pytest.raises(NotAuthenticated):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 from python_client import DataStore, Writer
+from python_client.ids import object_id
 from tests.support.server import REPO, PlumeProcess, free_port
 
 
@@ -46,3 +48,29 @@ def test_sync_failures(tmp_path: Path) -> None:
     assert down.returncode == 1 and "Could not reach the backend" in down.stderr
     usage = plume("sync", "--help")
     assert usage.returncode == 0 and "idempotently" in usage.stdout
+
+
+def test_a_missing_checkpoint_file_is_reported_and_the_rest_synced(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    run = offline_run(tmp_path / "logs", "lost")
+    data = json.loads((run / "run_data.json").read_text())
+    data["checkpoints"].append({"id": object_id(), "name": None, "service": "tfjs-models",
+                                "metadata": {"epoch": 1, "local_path": str(run / "gone.h5"), "local_format": "h5"}})
+    (run / "run_data.json").write_text(json.dumps(data))
+    proc = plume("sync", run, "--url", plume_process.url, "-q")
+    assert proc.returncode == 1 and "not uploaded: FileNotFoundError" in proc.stderr
+    assert proc.stdout.strip() == "lost-1: created the run"
+    with DataStore(plume_process.url) as store:
+        (stored,) = store.service("runs").find({"query": {"basename": "lost"}})["data"]
+        assert stored["checkpoints"][0]["name"] == "lost-1@1"  # recorded, so that a later sync can retry
+        assert store.service("tfjs-models").find({"query": {"$limit": 0}})["total"] == 0
+
+
+def test_overwrite_replaces_the_run(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    run = offline_run(tmp_path / "logs", "again")
+    assert plume("sync", run, "--url", plume_process.url, "-q").returncode == 0
+    with DataStore(plume_process.url) as store:
+        (first,) = store.service("runs").find({"query": {"basename": "again"}})["data"]
+        proc = plume("sync", run, "--url", plume_process.url, "-q", "--overwrite")
+        assert proc.returncode == 0 and proc.stdout.strip() == "again-1: created the run"
+        (second,) = store.service("runs").find({"query": {"basename": "again"}})["data"]
+    assert second["_id"] == first["_id"] and second["createdAt"] != first["createdAt"]
