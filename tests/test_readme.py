@@ -71,3 +71,25 @@ def test_authentication_example(tmp_path: Path) -> None:
     assert user["email"] == "ann@example.org" and user["role"] == "editor" and "password" not in user
     assert key["key"].startswith("plume_") and key["name"] == "ci"
     assert anonymous["code"] == 401
+
+
+def test_python_client_and_keras_callback_examples(tmp_path: Path) -> None:
+    """The Python client and KerasCallback examples, then ``plume sync`` on the run folder the callback wrote."""
+    (client,) = [b for b in blocks("python") if "from python_client import DataStore" in b]
+    (callback,) = [b for b in blocks("python") if "from keras_callback import KerasCallback" in b]
+    (sync,) = [line for b in blocks("bash") for line in b.splitlines() if line.startswith("plume sync ")]
+    env = {**os.environ, "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with PlumeProcess(tmp_path / "server") as srv:
+        def run(code: str, timeout: float = 60) -> str:
+            proc = subprocess.run([sys.executable, "-c", code.replace("http://localhost:3030", srv.url)],
+                                  cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            return proc.stdout
+
+        assert run(client).splitlines() == ["['Ann', 'Bob']", "404 No record found for id '0123456789abcdef01234567'"]
+        assert run(callback, timeout=300).strip() == "mlp-1 success 4"  # 3 epochs + the final checkpoint
+        line = sync.split("#")[0].replace("http://localhost:3030", srv.url)
+        proc = subprocess.run(["bash", "-euc", line], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "mlp-1: up to date"
