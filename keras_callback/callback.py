@@ -49,7 +49,7 @@ class KerasCallback(keras.callbacks.Callback):
                                        remote_save_format=remote_save_format, base_log_dir=base_log_dir,
                                        source="keras", api_key=api_key)
 
-    def _guarded(self, what: str, action: Callable[[], None]) -> None:
+    def _guarded(self, what: str, action: Callable[[], object]) -> None:
         try:
             action()
         except Exception:

@@ -63,7 +63,8 @@ class PageCursor:
         if not isinstance(page, dict) or not isinstance(page.get("data"), list):
             raise TypeError(f"find() answered neither a page nor a list: {type(page).__name__}")
         data: list[dict[str, Any]] = page["data"]
-        limit = page.get("limit") if isinstance(page.get("limit"), int) and page["limit"] > 0 else self.size
+        raw_limit = page.get("limit")
+        limit = raw_limit if isinstance(raw_limit, int) and raw_limit > 0 else self.size
         if len(data) < limit:
             self.done = True
         if not data:

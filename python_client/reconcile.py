@@ -109,10 +109,12 @@ class RunSync:
         # A folder written by Marcelle's package has no id: its run is found by its start date.
         remote_doc = self.remote.get_run(run_id) if run_id else self.remote.retrieve_run(data["start"])
         if remote_doc is not None:
+            found = remote_doc
+
             def adopt(d: dict[str, Any]) -> None:
-                d["_id"] = remote_doc["_id"]
-                if not d.get("name") and remote_doc.get("name"):
-                    apply_run_name(d, remote_doc["name"])
+                d["_id"] = found["_id"]
+                if not d.get("name") and found.get("name"):
+                    apply_run_name(d, found["name"])
 
             self.state.update(adopt)
         else:
