@@ -16,12 +16,11 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import REPO, Server, ensure_wrk, free_port, run_wrk  # noqa: E402
+from bench_core import REPO, Server, ensure_wrk, free_port, run_wrk
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
 RECORDS = 1000
