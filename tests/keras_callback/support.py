@@ -17,6 +17,7 @@ from tests.support.server import REPO
 
 TRAIN = [sys.executable, "-m", "tests.keras_callback.train"]
 TOLERANCE = 1e-5
+NAMES = ["kt-1@1", "kt-1@2", "kt-1@3", "kt-1@final"]
 
 
 def train_args(url: str, tmp: Path, *extra: str) -> list[str]:
@@ -73,3 +74,25 @@ def counts(store: DataStore) -> dict[str, int]:
     """How many documents each service of a run holds."""
     return {path: store.service(path).find({"query": {"$limit": 0}})["total"]
             for path in ("runs", "tfjs-models", "onnx-models", "keras-models", "assets")}
+
+
+def check_run_document(run: dict[str, Any], service: str) -> None:
+    """Marcelle's run format, as the issue lists it."""
+    assert {"_id", "basename", "name", "start", "source", "status", "epoch", "epochs", "params", "logs",
+            "checkpoints", "assets", "model"} <= set(run)
+    assert (run["basename"], run["name"], run["source"], run["status"]) == ("kt", "kt-1", "keras", "success")
+    assert (run["epoch"], run["epochs"]) == (3, 3)
+    assert run["params"]["seed"] == 3 and run["params"]["epochs"] == 3
+    assert set(run["logs"]) == {"loss", "mae"} and all(len(v) == 3 for v in run["logs"].values())
+    assert all(isinstance(v, float) for series in run["logs"].values() for v in series)
+    model = run["model"]
+    assert model["name"] == "tiny" and model["loss"] == "mse"
+    assert model["param_count"] == {"total": 58, "trainable": 58, "non_trainable": 0}
+    assert [(layer["layer_n"], layer["input_shape"], layer["output_shape"]) for layer in model["layers"]] == [
+        (0, [None, 4], [None, 8]), (1, [None, 8], [None, 2])]
+    assert "dense" in model["summary"]
+    assert [c["name"] for c in run["checkpoints"]] == NAMES
+    for checkpoint, epoch in zip(run["checkpoints"], [1, 2, 3, "final"], strict=True):
+        assert checkpoint["service"] == service and len(checkpoint["id"]) == 24
+        assert checkpoint["metadata"]["epoch"] == epoch and checkpoint["metadata"]["local_format"] == "h5"
+        assert Path(checkpoint["metadata"]["local_path"]).is_file()
