@@ -3,12 +3,13 @@
 * tfjs checkpoints: the run document, per-epoch logs, checkpoints that TF.js loads, and the events
   a subscribed client sees while it trains;
 * keras checkpoints: the server converts them; the downloaded ``.h5`` loads with Keras;
-* onnx checkpoints converted locally run in onnxruntime.
+* onnx checkpoints converted locally run in onnxruntime; SavedModel checkpoints become TF.js graph models.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,15 @@ def test_onnx_checkpoints_converted_locally(plume_process: PlumeProcess, tmp_pat
         doc = fetch_files(store, "onnx-models", checkpoint["id"], tmp_path / "onnx")
     (out,) = onnx_predict(tmp_path / "onnx" / doc["files"][0][0], [np.asarray(result["probe"], dtype=np.float32)])
     assert np.abs(out - np.asarray(result["expected"])).max() <= TOLERANCE
+
+
+def test_saved_model_checkpoints_become_tfjs_graph_models(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    train(plume_process.url, tmp_path, "--format", "tfjs", "--disk", "saved_model", "--freq", "0")
+    with DataStore(plume_process.url) as store:
+        (run,) = list(store.service("runs").items())
+        (checkpoint,) = run["checkpoints"]
+        assert checkpoint["metadata"]["local_format"] == "saved_model"
+        assert Path(checkpoint["metadata"]["local_path"], "saved_model.pb").is_file()
+        doc = fetch_files(store, "tfjs-models", checkpoint["id"], tmp_path / "graph")
+    assert doc["metadata"]["tfjsModelFormat"] == "graph-model"  # what Marcelle's frontend loads it with
+    assert json.loads((tmp_path / "graph" / "model.json").read_text())["format"] == "graph-model"
