@@ -18,6 +18,7 @@ from ..query import Cmp, IdIn, Query
 from ..storage.base import AdapterOptions, StorageAdapter
 
 EMAILS, REVOKED = "_auth_emails", "_auth_revoked"
+STALE_AFTER = 60.0  # seconds after which a claim without its user may be taken over
 
 
 async def internal_adapter(app: Any, name: str) -> StorageAdapter:
@@ -42,18 +43,21 @@ class EmailClaims:
 
     async def claim(self, email: str, user_id: str) -> None:
         """Reserve ``email`` for ``user_id``; Conflict (409) when another user has it."""
+        record = {"_id": email, "userId": user_id, "at": time.time()}
         try:
-            await self.adapter._insert([{"_id": email, "userId": user_id}])
+            await self.adapter._insert([record])
             return
         except Conflict:
             held = await _one(self.adapter, email)
         if held is not None and held.get("userId") == user_id:
             return
-        # A claim whose user is gone or has another email is stale (a crash between two steps).
+        # A claim is stale when its user is gone or has another email (a crash between the claim
+        # and the user's write), but only once it is old: a fresh one's user may not be written yet.
         owner = await _one(self.users, str(held.get("userId"))) if held else None
-        if owner is not None and owner.get("email") == email:
+        fresh = held is not None and time.time() - float(held.get("at") or 0) < STALE_AFTER
+        if fresh or (owner is not None and owner.get("email") == email):
             raise Conflict("A user with this email already exists", errors={"email": "already registered"})
-        await self.adapter._replace(email, {"_id": email, "userId": user_id})
+        await self.adapter._replace(email, record)
 
     async def release(self, email: str, user_id: str) -> None:
         """Give ``email`` back, if ``user_id`` holds it."""
