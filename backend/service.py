@@ -38,8 +38,10 @@ METHODS: dict[str, MethodSpec] = {
 
 # Custom methods a service may offer; the REST transport maps them to
 # ``POST /<path>/upload`` (multipart parts as ``data``) and ``GET /<path>/<id>/<filename>``.
+# An upload answers 200, as Marcelle's express backend did: Marcelle's Python package requires it,
+# and its browser clients (TF.js' http handler, fetch) accept any 2xx.
 CUSTOM_METHODS: dict[str, MethodSpec] = {
-    "upload": MethodSpec("upload", ("data",), "POST", "no", 201, None),
+    "upload": MethodSpec("upload", ("data",), "POST", "no", 200, None),
     "download": MethodSpec("download", ("id", "data"), "GET", "yes", 200, None),
 }
 ALL_METHODS: dict[str, MethodSpec] = {**METHODS, **CUSTOM_METHODS}

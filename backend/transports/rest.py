@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..hooks import HookContext, Params
 from ..query import parse_query_string
-from ..service import rest_method
+from ..service import CUSTOM_METHODS, rest_method
 from ..uploads import Download
 from .common import dumps, js_falsy, loads
 from .ranges import CORS_KEY, serve_download
@@ -184,7 +184,7 @@ class RestTransport:
         params = self.params(request)
         if rest == ["upload"] and verb == "POST":
             ctx = await handle.call("upload", _parts(request), params=params)
-            return self.respond(ctx, 201)
+            return self.respond(ctx, CUSTOM_METHODS["upload"].status)
         if verb not in ("GET", "HEAD") or "download" not in handle.methods:
             raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
         ctx = await handle.call("download", rest[0], rest[1], params=params)

@@ -28,7 +28,7 @@ async def test_tfjs_round_trip(server: Running, tmp_path: Path) -> None:
                                         ("model.json", "model.json", MODEL_JSON),
                                         ("model.weights.bin", "model.weights.bin", WEIGHTS),
                                         ("notes.txt", "notes.txt", b"ignored"))
-        assert status == 201
+        assert status == 200
         folder = pairs[0][1].split("/")[0]
         assert pairs == [["model.json", f"{folder}/model.json"], ["model.weights.bin", f"{folder}/model.weights.bin"]]
         doc = await _create(http, f"{server.url}/tfjs-models",
@@ -64,7 +64,7 @@ async def test_tfjs_round_trip(server: Running, tmp_path: Path) -> None:
 async def test_onnx_round_trip_and_update(server: Running, tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http:
         status, pairs = await post_form(http, f"{server.url}/onnx-models/upload", ("model.onnx", "net.onnx", WEIGHTS))
-        assert status == 201 and pairs == [["net.onnx", f"{pairs[0][1].split('/')[0]}/model.onnx"]]
+        assert status == 200 and pairs == [["net.onnx", f"{pairs[0][1].split('/')[0]}/model.onnx"]]
         doc = await _create(http, f"{server.url}/onnx-models", {"name": "n", "files": pairs, "format": "onnx"})
         async with http.get(f"{server.url}/onnx-models/{doc['_id']}/net.onnx") as r:
             assert r.status == 200 and await r.read() == WEIGHTS
@@ -130,7 +130,7 @@ async def test_documents_must_name_uploaded_files(server: Running) -> None:
 async def test_keras_document_without_conversion(server: Running, tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http:
         code, pairs = await post_form(http, f"{server.url}/keras-models/upload", ("model.keras", "my.keras", b"zip"))
-        assert code == 201 and pairs[0][0] == "my.keras" and pairs[0][1].endswith("/model.keras")
+        assert code == 200 and pairs[0][0] == "my.keras" and pairs[0][1].endswith("/model.keras")
         doc = await _create(http, f"{server.url}/keras-models", {"name": "k", "files": pairs, "convert": []})
         assert doc["format"] == "keras" and doc["conversions"] == {}
         async with http.get(f"{server.url}/keras-models/{doc['_id']}/my.keras") as r:
