@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import socketio
 
-from tests.support.redis import redis_server
-from tests.support.server import PlumeProcess
+from tests.support.redis import needs_redis, two_processes
 
 
 async def listen(url: str, events: list[tuple[str, Any]]) -> socketio.AsyncClient:
@@ -22,14 +19,10 @@ async def listen(url: str, events: list[tuple[str, Any]]) -> socketio.AsyncClien
     return sio
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="redis-server is not installed (Debian package redis-server; scripts/setup installs it)")
+@needs_redis
 def test_events_cross_processes_and_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    with redis_server() as redis:
-        args = ["--redis", redis, "--database", db]
-        with PlumeProcess(tmp_path / "a", args=args) as a, PlumeProcess(tmp_path / "b", args=args) as b:
-            asyncio.run(_scenario(a.url, b.url))
+    with two_processes(tmp_path) as (a, b):
+        asyncio.run(_scenario(a.url, b.url))
 
 
 async def _scenario(url_a: str, url_b: str) -> None:

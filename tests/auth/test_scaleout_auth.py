@@ -5,16 +5,13 @@ Redis still reach only the connections allowed to read them."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.auth.support import OK, PASSWORD, SECRET, Actor, AuthRestClient, login, outcome, socket_as
 from tests.conformance.clients import SocketClient
-from tests.support.redis import redis_server
-from tests.support.server import PlumeProcess
+from tests.support.redis import needs_redis, two_processes
 
 CONFIG = f"""
 [authentication]
@@ -24,16 +21,11 @@ signup = "open"
 """
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None,
-                    reason="redis-server is not installed (Debian package redis-server; scripts/setup installs it)")
+@needs_redis
 def test_auth_across_processes(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    with redis_server() as redis:
-        args = ["--redis", redis, "--database", db]
-        with PlumeProcess(tmp_path / "a", args=args, config=CONFIG) as a, \
-                PlumeProcess(tmp_path / "b", args=args, config=CONFIG) as b:
-            asyncio.run(_scenario(a.url, b.url))
-            assert "Traceback" not in a.log() + b.log()
+    with two_processes(tmp_path, CONFIG) as (a, b):
+        asyncio.run(_scenario(a.url, b.url))
+        assert "Traceback" not in a.log() + b.log()
 
 
 async def _signup(url: str, name: str) -> Actor:

@@ -8,8 +8,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from .server import free_port
+import pytest
+
+from .server import PlumeProcess, free_port
+
+needs_redis = pytest.mark.skipif(
+    shutil.which("redis-server") is None,
+    reason="redis-server is not installed (Debian package redis-server; scripts/setup installs it)")
 
 
 @contextmanager
@@ -35,3 +42,14 @@ def redis_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextmanager
+def two_processes(tmp_path: Path, config: str | None = None) -> Iterator[tuple[PlumeProcess, PlumeProcess]]:
+    """Two ``plume serve`` processes on one SQLite file, their events fanned out through a private Redis."""
+    db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    with redis_server() as redis:
+        args = ["--redis", redis, "--database", db]
+        with PlumeProcess(tmp_path / "a", args=args, config=config) as a, \
+                PlumeProcess(tmp_path / "b", args=args, config=config) as b:
+            yield a, b
