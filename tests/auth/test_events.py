@@ -121,3 +121,26 @@ async def test_role_change_moves_live_connections(tmp_path: Path) -> None:
         finally:
             await viewer.close()
             await admin.close()
+
+
+async def test_selected_writes_still_reach_the_right_connections(tmp_path: Path) -> None:
+    """A write with ``$select`` answers (and sends) the selected fields, but who hears it is decided
+    on the whole record: the owner field or ``public`` may be left out of the selection."""
+    async with auth_server(tmp_path) as (srv, actors):
+        listeners = {name: await socket_as(srv.url, actors[name]) for name in LISTENERS}
+        a = AuthRestClient(srv.url, actors["editorA"].token)
+        try:
+            code, private = await outcome(a, "create", "notes", {"public": False, "n": 1}, {"$select": ["n"]})
+            assert code == OK and set(private) == {"_id", "n"}
+            code, public = await outcome(a, "patch", "notes", private["_id"], {"public": True, "n": 2},
+                                         {"$select": ["n"]})
+            assert code == OK and public == {"_id": private["_id"], "n": 2}
+            await settle(listeners, 7)
+            for name, client in listeners.items():
+                want = [("notes created", private["_id"])] if name in ("editorA", "admin") else []
+                assert seen(client) == [*want, ("notes patched", private["_id"])], name
+            assert all(set(d) == {"_id", "n"} for c in listeners.values() for e, d in c.events if e != "init")
+        finally:
+            for client in listeners.values():
+                await client.close()
+            await a.close()
