@@ -10,8 +10,8 @@ from typing import Any
 
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
-from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
-from .service import ALL_METHODS
+from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
+from .service import ALL_METHODS, MethodSpec
 
 log = logging.getLogger(__name__)
 EventListener = Callable[[str, str, Any, HookContext], Awaitable[None] | None]
@@ -19,6 +19,22 @@ DispatchListener = Callable[[str, Any, list[str]], Awaitable[None]]
 Signal = dict[str, Any]
 SignalListener = Callable[[Signal], Awaitable[None]]
 ServiceFactory = Callable[[str], Awaitable[Any | None]]
+
+
+class _MethodPlan:
+    """What one call of a method needs, computed once per hook-registry version (not per call)."""
+
+    __slots__ = ("app_version", "bare", "chain", "data_at", "id_at", "own_version", "spec")
+
+    def __init__(self, spec: MethodSpec, chain: HookChain, app_version: int, own_version: int) -> None:
+        self.spec = spec
+        self.chain = chain
+        self.app_version = app_version
+        self.own_version = own_version
+        # Only the event emission hook: the call can skip the chain walk.
+        self.bare = not (chain.around or chain.before or chain.error) and len(chain.after) == 1
+        self.id_at = spec.args.index("id") if "id" in spec.args else -1
+        self.data_at = spec.args.index("data") if "data" in spec.args else -1
 
 
 class ServiceHandle:
@@ -33,7 +49,7 @@ class ServiceHandle:
         self.registry = HookRegistry()
         self.publisher: Publisher | None = None
         self._listeners: dict[str, list[Callable[[Any, HookContext], Any]]] = {}
-        self._chains: dict[str, tuple[tuple[int, int], HookChain]] = {}
+        self._plans: dict[str, _MethodPlan] = {}
 
     def hooks(self, spec: Mapping[str, Any]) -> ServiceHandle:
         """Register service hooks (see :mod:`backend.hooks`)."""
@@ -49,35 +65,53 @@ class ServiceHandle:
         self._listeners.setdefault(event, []).append(listener)
 
     def chain(self, method: str) -> HookChain:
-        version = (self.app.registry.version, self.registry.version)
-        cached = self._chains.get(method)
-        if cached is None or cached[0] != version:
+        """The compiled hooks of ``method`` (recompiled when app or service hooks changed)."""
+        return self._plan(method).chain
+
+    def _plan(self, method: str) -> _MethodPlan:
+        plan = self._plans.get(method)
+        app_version, own_version = self.app.registry.version, self.registry.version
+        if plan is None or plan.app_version != app_version or plan.own_version != own_version:
             chain = HookChain.compile(self.app.registry, self.registry, method, (self.app.emit_events,))
-            self._chains[method] = cached = (version, chain)
-        return cached[1]
+            plan = _MethodPlan(ALL_METHODS[method], chain, app_version, own_version)
+            self._plans[method] = plan
+        return plan
 
     async def call(self, method: str, *args: Any, params: Params | None = None) -> HookContext:
         """Run ``method`` through the hooks; never raises: the context carries ``error`` or ``result``."""
-        params = params if params is not None else Params()
-        ctx = HookContext(app=self.app, path=self.path, method=method, service=self, params=params)
+        if params is None:
+            params = Params()
+        ctx = HookContext(self.app, self.path, method, self, params)
         if method not in self.methods:
             ctx.error = MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
             return ctx
-        spec = ALL_METHODS[method]
-        values = dict(zip(spec.args, args, strict=False))
-        ctx.id = values.get("id")
-        ctx.data = values.get("data")
+        plan = self._plan(method)
+        spec = plan.spec
+        if spec.args:  # positional arguments by name, missing ones None (what dict(zip(...)) gave)
+            n = len(args)
+            if 0 <= plan.id_at < n:
+                ctx.id = args[plan.id_at]
+            if 0 <= plan.data_at < n:
+                ctx.data = args[plan.data_at]
         ctx.event = spec.event
         if method == "update" and ctx.id is None:
             ctx.error = BadRequest("You can not replace multiple instances. Did you mean 'patch'?")
             return ctx
         fn = getattr(self.service, method)
-
-        async def invoke(c: HookContext) -> Any:
-            call_args = [getattr(c, a) for a in spec.args]
-            return await fn(*call_args, c.params)
-
-        await run_hooks(ctx, self.chain(method), invoke)
+        if plan.bare:
+            # No hooks at all: the method, then event emission (the chain's only after hook), with
+            # the same context states and error capture as run_hooks, without walking empty chains.
+            try:
+                ctx.type = "before"
+                ctx.result = await invoke(ctx, fn, spec.args)
+                ctx.type = "after"
+                if ctx.event is not None:
+                    await self.app.emit_events(ctx)
+            except Exception as exc:
+                ctx.error = exc
+                ctx.type = "error"
+        else:
+            await run_hooks(ctx, plan.chain, fn, spec.args)
         if ctx.error is None and ctx.result is NOT_SET:
             ctx.result = None
         return ctx
@@ -114,6 +148,7 @@ class App:
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
         self.services: dict[str, ServiceHandle] = {}
+        self.path_depth = 1  # segments of the deepest registered path: transports try no longer prefixes
         self.registry = HookRegistry()
         self.publisher: Publisher | None = None
         self.service_factory: ServiceFactory | None = None
@@ -137,6 +172,7 @@ class App:
         path = path.strip("/")
         handle = ServiceHandle(self, path, service, options or {})
         self.services[path] = handle
+        self.path_depth = max(self.path_depth, path.count("/") + 1)
         if self.started and hasattr(service, "setup"):
             await service.setup(self, path)
         return handle
@@ -186,30 +222,41 @@ class App:
 
     async def emit_events(self, ctx: HookContext) -> None:
         """The last after hook of every call: one event per record of a successful write."""
-        if ctx.event is None or ctx.error is not None:
+        event = ctx.event
+        if event is None or ctx.error is not None:
             return
         data = ctx.safe_result
         records = data if isinstance(data, list) else [data]
         handle = ctx.service
+        own = handle._listeners.get(event)
         publisher = handle.publisher or self.publisher
+        if publisher is None or not self._dispatchers:
+            publisher = None
+        name = f"{ctx.path} {event}"
         for record in records:
-            calls = [(fn, (record, ctx)) for fn in handle._listeners.get(ctx.event, [])]
-            calls += [(fn, (ctx.path, ctx.event, record, ctx)) for fn in self._event_listeners]
-            for fn, args in calls:
-                try:
-                    res = fn(*args)
-                    if inspect.isawaitable(res):
-                        await res
-                except Exception:
-                    log.exception("event listener failed for %s %s", ctx.path, ctx.event)
-            if publisher is None or not self._dispatchers:
+            if own or self._event_listeners:
+                await self._notify(ctx, event, record, own or ())
+            if publisher is None:
                 continue
             channels = publisher(record, ctx)
             if inspect.isawaitable(channels):
                 channels = await channels
-            for data, names in _by_payload(record, channels or ()):
+            for payload, names in _by_payload(record, channels or ()):
                 for dispatch in self._dispatchers:
-                    await dispatch(f"{ctx.path} {ctx.event}", data, names)
+                    await dispatch(name, payload, names)
+
+    async def _notify(self, ctx: HookContext, event: str, record: Any,
+                      own: Iterable[Callable[[Any, HookContext], Any]]) -> None:
+        """In-process listeners of one event: the service's, then the app's; a failing one is logged."""
+        calls = [(fn, (record, ctx)) for fn in own]
+        calls += [(fn, (ctx.path, event, record, ctx)) for fn in self._event_listeners]
+        for fn, args in calls:
+            try:
+                res = fn(*args)
+                if inspect.isawaitable(res):
+                    await res
+            except Exception:
+                log.exception("event listener failed for %s %s", ctx.path, event)
 
     # ------------------------------------------------------------------ connections
     def on_connection(self, fn: Callable[[Connection], Awaitable[None]]) -> None:
@@ -285,6 +332,9 @@ class App:
 
 def _by_payload(record: Any, channels: Iterable[Any]) -> list[tuple[Any, list[str]]]:
     """Channel names grouped by what they receive: the record, or a :class:`Channel`'s own data."""
+    if type(channels) is list and all(type(c) is str for c in channels):
+        # The common publisher answer (plain names): one group, duplicates dropped in order.
+        return [(record, list(dict.fromkeys(channels)))] if channels else []
     groups: list[tuple[Any, list[str]]] = [(record, [])]
     for channel in channels:
         data = channel.data if isinstance(channel, Channel) else record

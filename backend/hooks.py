@@ -110,42 +110,66 @@ class HookRegistry:
         return by_method.get("all", []) + by_method.get(method, [])
 
 
+def invoke(ctx: HookContext, method: Callable[..., Awaitable[Any]], arg_names: tuple[str, ...]) -> Awaitable[Any]:
+    """``method(*args, params)`` with the context's current ``id``/``data`` (as hooks left them).
+
+    A plain function returning the method's awaitable: no coroutine frame of its own per call.
+    """
+    if not arg_names:
+        return method(ctx.params)
+    if len(arg_names) == 1:
+        return method(getattr(ctx, arg_names[0]), ctx.params)
+    return method(*[getattr(ctx, a) for a in arg_names], ctx.params)
+
+
 async def run_hooks(
     ctx: HookContext,
     chain: HookChain,
-    method_fn: Callable[[HookContext], Awaitable[Any]],
+    method: Callable[..., Awaitable[Any]],
+    arg_names: tuple[str, ...],
 ) -> HookContext:
-    """Run one call through its compiled hook chain; return the context (``ctx.error`` set on failure)."""
-    around, before, after, errors = chain.around, chain.before, chain.after, chain.error
+    """Run one call through its compiled hook chain; return the context (``ctx.error`` set on failure).
 
-    async def core() -> None:
-        ctx.type = "before"
-        for hook in before:
-            await hook(ctx)
-        if ctx.result is NOT_SET:
-            ctx.result = await method_fn(ctx)
-        ctx.type = "after"
-        for hook in after:
-            await hook(ctx)
-
-    async def step(i: int) -> None:
-        if i == len(around):
-            await core()
-            return
-        ctx.type = "around"
-        await around[i](ctx, lambda: step(i + 1))
-
+    ``method`` is called as ``method(*[getattr(ctx, a) for a in arg_names], ctx.params)`` unless a
+    before hook set ``ctx.result``. No closure is made per call unless the chain has around hooks.
+    """
     try:
-        await (step(0) if around else core())
+        if chain.around:
+            await _around(ctx, chain, method, arg_names, 0)
+        else:
+            await _core(ctx, chain, method, arg_names)
     except Exception as exc:
         ctx.error = exc
         ctx.type = "error"
-        for hook in errors:
+        for hook in chain.error:
             try:
                 await hook(ctx)
             except Exception as hook_exc:
                 ctx.error = hook_exc
     return ctx
+
+
+async def _core(ctx: HookContext, chain: HookChain, method: Callable[..., Awaitable[Any]],
+                arg_names: tuple[str, ...]) -> None:
+    """Before hooks, the method (unless a before hook set the result), after hooks."""
+    ctx.type = "before"
+    for hook in chain.before:
+        await hook(ctx)
+    if ctx.result is NOT_SET:
+        ctx.result = await invoke(ctx, method, arg_names)
+    ctx.type = "after"
+    for hook in chain.after:
+        await hook(ctx)
+
+
+async def _around(ctx: HookContext, chain: HookChain, method: Callable[..., Awaitable[Any]],
+                  arg_names: tuple[str, ...], i: int) -> None:
+    """Around hook ``i``, whose ``next()`` runs hook ``i + 1`` (or the core after the last one)."""
+    if i == len(chain.around):
+        await _core(ctx, chain, method, arg_names)
+        return
+    ctx.type = "around"
+    await chain.around[i](ctx, lambda: _around(ctx, chain, method, arg_names, i + 1))
 
 
 @dataclass(frozen=True)
