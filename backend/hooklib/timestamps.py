@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
 from ..hooks import HookContext
+
+# (second, "YYYY-MM-DDTHH:MM:SS.") of the last stamp: formatting the date part once per second
+# instead of on every write (strftime was ~5% of a patch). One tuple, swapped whole, so threads
+# never see a second paired with another second's prefix.
+_prefix: tuple[int, str] = (-1, "")
 
 
 def now_iso() -> str:
     """``2026-11-22T11:02:00.123Z``: sorts and range-compares as text in every adapter."""
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    global _prefix
+    ms = time.time_ns() // 1_000_000  # integers: floors exactly as datetime.now() does, no float rounding
+    second = ms // 1000
+    cached = _prefix
+    if cached[0] != second:
+        cached = _prefix = (second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)))
+    return f"{cached[1]}{ms % 1000:03d}Z"
 
 
 async def timestamps(ctx: HookContext) -> None:
     """Before create: set both fields; before update/patch: set ``updatedAt``."""
     stamp = now_iso()
+    method = ctx.method
     items = ctx.data if isinstance(ctx.data, list) else [ctx.data]
     for item in items:
         if not isinstance(item, dict):
             continue  # the adapter answers 400 for non-objects
-        if ctx.method == "create":
+        if method == "create":
             item["createdAt"] = stamp
-        if ctx.method in ("create", "update", "patch"):
+        if method in ("create", "update", "patch"):
             item["updatedAt"] = stamp
 
 
