@@ -84,11 +84,30 @@ def parse_query_string(raw: str) -> dict[str, Any]:
         return {}
     if raw.count("&") >= MAX_PARAMETERS:
         raise BadRequest(f"Query string has more than {MAX_PARAMETERS} parameters")
+    if "%" not in raw and "+" not in raw and "[" not in raw and "]" not in raw:
+        flat = _flat_pairs(raw)
+        if flat is not None:
+            return flat
     try:
         parsed = qs_codec.decode(raw, _QS_OPTIONS)
     except (IndexError, ValueError, RecursionError) as exc:
         raise BadRequest(f"Invalid query string: {exc}") from None
     return dict(parsed)
+
+
+def _flat_pairs(raw: str) -> dict[str, Any] | None:
+    """``a=1&b=2`` with nothing to decode or nest (no ``%``, ``+`` or brackets), as ``qs`` reads it;
+    None when a key repeats (``qs`` makes a list of it). The commonest REST query, at a fraction of
+    the cost of the full decoder (a test checks both agree)."""
+    out: dict[str, Any] = {}
+    for part in raw.split("&"):
+        key, _, value = part.partition("=")
+        if not key:
+            continue  # "&&" and "=x" add nothing, in qs too
+        if key in out:
+            return None
+        out[key] = value
+    return out
 
 
 # ---------------------------------------------------------------- coercion
