@@ -49,11 +49,14 @@ ALL_METHODS: dict[str, MethodSpec] = {**METHODS, **CUSTOM_METHODS}
 EVENTS: tuple[str, ...] = tuple(m.event for m in METHODS.values() if m.event)
 
 
+# (HTTP verb, is there an id in the URL?) -> method; built once from METHODS for the REST transport.
+REST_ROUTES: dict[tuple[str, bool], MethodSpec] = {}
+for _spec in METHODS.values():
+    for _has_id in (False, True):
+        if _spec.with_id == "optional" or (_spec.with_id == "yes") == _has_id:
+            REST_ROUTES.setdefault((_spec.http_verb, _has_id), _spec)
+
+
 def rest_method(verb: str, has_id: bool) -> MethodSpec | None:
     """The method a REST verb on a collection (``has_id=False``) or a record maps to."""
-    for spec in METHODS.values():
-        if spec.http_verb != verb:
-            continue
-        if spec.with_id == "optional" or (spec.with_id == "yes") == has_id:
-            return spec
-    return None
+    return REST_ROUTES.get((verb, has_id))

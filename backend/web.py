@@ -9,7 +9,7 @@ from aiohttp import web
 from .app import App
 from .config import Settings
 from .server import create_app
-from .transports.rest import add_rest, make_middleware
+from .transports.rest import Guard, add_rest
 from .transports.socketio import SocketIOTransport
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,15 @@ def cors_headers(origins: list[str], origin: str | None) -> dict[str, str] | Non
 async def create_web_app(settings: Settings, app: App | None = None) -> web.Application:
     """The aiohttp application serving ``settings`` (creates and sets up the App when not given)."""
     app = app or await create_app(settings)
-    web_app = web.Application(client_max_size=settings.max_body,
-                              middlewares=[make_middleware(lambda origin: cors_headers(settings.cors, origin))])
+    # No aiohttp middleware (it would wrap every request): the guard (CORS + errors as Feathers
+    # JSON) wraps each route's handler instead, inline in the REST catch-all.
+    web_app = web.Application(client_max_size=settings.max_body)
     web_app[APP_KEY] = app
+    guard = Guard(lambda origin: cors_headers(settings.cors, origin))
     sockets = SocketIOTransport(app, redis_url=settings.redis, max_message=settings.max_body,
                                 cors=settings.cors)
-    sockets.attach(web_app)
-    add_rest(web_app, app)
+    sockets.attach(web_app, wrap=guard.wrap)
+    add_rest(web_app, app, guard)
 
     async def on_cleanup(_: web.Application) -> None:
         await app.teardown()

@@ -26,7 +26,7 @@ from ..errors import (
 )
 from ..hooks import HookContext, Params
 from ..query import parse_query_string
-from ..service import CUSTOM_METHODS, rest_method
+from ..service import CUSTOM_METHODS, REST_ROUTES
 from ..uploads import Download
 from .common import dumps, js_falsy, loads
 from .ranges import CORS_KEY, serve_download
@@ -37,47 +37,60 @@ BODY_VERBS = ("POST", "PUT", "PATCH")
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+Cors = Callable[[str], "dict[str, str] | None"]
+_STATUS_ERRORS: dict[int, type[FeathersError]] = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
 
 
 def error_response(err: FeathersError) -> web.Response:
     return web.Response(status=err.code, body=dumps(err.to_json()), headers=JSON_HEADERS)
 
 
-async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure as Feathers error JSON, never an HTML page or a stack trace."""
-    try:
-        return await handler(request)
-    except FeathersError as err:
-        return error_response(err)
-    except web.HTTPRequestEntityTooLarge:
+def failure_response(request: web.Request, exc: Exception) -> web.Response:
+    """Any failure of a handler as Feathers error JSON, never an HTML page or a stack trace.
+
+    Redirect-like ``HTTPException`` (status < 400) is re-raised for aiohttp to send.
+    """
+    if isinstance(exc, FeathersError):
+        return error_response(exc)
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return error_response(PayloadTooLarge("Request body is too large"))
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
-        cls = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}.get(exc.status)
+            raise exc
+        cls = _STATUS_ERRORS.get(exc.status)
         err = cls(exc.reason) if cls else (BadRequest(exc.reason) if exc.status < 500 else GeneralError(exc.reason))
         return error_response(err)
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return error_response(GeneralError("Internal server error"))
+    log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(GeneralError("Internal server error"))
 
 
-def make_middleware(cors: Callable[[str | None], dict[str, str] | None]) -> Any:
-    """The one middleware (one layer is cheaper than two on every request): errors and CORS."""
+class Guard:
+    """CORS and the error guard, for every route (one wrapper, no aiohttp middleware).
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        extra = cors(origin) if origin else None
-        if extra is not None and request.method == "OPTIONS":
-            return web.Response(status=204, headers=extra)
-        request[CORS_KEY] = extra or {}  # streamed responses (downloads) add them before sending
-        resp = await _guarded(request, handler)
-        if extra is not None and not resp.prepared:
-            resp.headers.update(extra)
-        return resp
+    With no middleware aiohttp skips its middleware machinery on every request; the REST handler
+    does this same work inline (:meth:`RestTransport.handle`), other routes go through :meth:`wrap`.
+    """
 
-    return middleware
+    def __init__(self, cors: Cors) -> None:
+        self.cors = cors
+
+    def wrap(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            origin = request.headers.get("Origin")
+            extra = self.cors(origin) if origin else None
+            if extra is not None:
+                if request.method == "OPTIONS":
+                    return web.Response(status=204, headers=extra)
+                request[CORS_KEY] = extra  # streamed responses (downloads) add them before sending
+            try:
+                resp = await handler(request)
+            except Exception as exc:
+                resp = failure_response(request, exc)
+            if extra is not None and not resp.prepared:
+                resp.headers.update(extra)
+            return resp
+
+        return guarded
 
 
 class _Part:
@@ -115,8 +128,9 @@ async def _parts(request: web.Request) -> AsyncIterator[_Part]:
 class RestTransport:
     """Maps HTTP requests onto the app's services."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, guard: Guard | None = None) -> None:
         self.app = app
+        self.cors: Cors = guard.cors if guard is not None else (lambda origin: None)
 
     def params(self, request: web.Request) -> Params:
         return Params(
@@ -129,8 +143,10 @@ class RestTransport:
 
     async def locate(self, segments: list[str]) -> tuple[ServiceHandle, list[str]]:
         """The service a path names and the segments after it (longest registered prefix first)."""
-        for cut in range(len(segments), 0, -1):
-            handle = self.app.services.get("/".join(segments[:cut]))
+        services = self.app.services
+        # Only prefixes as deep as the deepest registered path can name a service.
+        for cut in range(min(len(segments), self.app.path_depth), 0, -1):
+            handle = services.get(segments[0] if cut == 1 else "/".join(segments[:cut]))
             if handle is not None:
                 return handle, segments[cut:]
         if 1 <= len(segments) <= 3:
@@ -138,8 +154,32 @@ class RestTransport:
         raise NotFound(f"Page not found: /{'/'.join(segments)}")
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        raw = request.raw_path.split("?", 1)[0]
-        segments = [unquote(s) if "%" in s else s for s in raw.strip("/").split("/") if s]
+        """The catch-all route: CORS and the error guard inline (see :class:`Guard`), then :meth:`serve`."""
+        origin = request.headers.get("Origin")
+        if origin:
+            extra = self.cors(origin)
+            if extra is not None:
+                if request.method == "OPTIONS":
+                    return web.Response(status=204, headers=extra)
+                request[CORS_KEY] = extra  # streamed responses (downloads) add them before sending
+                try:
+                    resp = await self.serve(request)
+                except Exception as exc:
+                    resp = failure_response(request, exc)
+                if not resp.prepared:
+                    resp.headers.update(extra)
+                return resp
+        try:
+            return await self.serve(request)
+        except Exception as exc:
+            return failure_response(request, exc)
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        raw = request.raw_path
+        cut = raw.find("?")
+        if cut >= 0:
+            raw = raw[:cut]
+        segments = [unquote(s) if "%" in s else s for s in raw.split("/") if s]
         if not segments:
             raise NotFound("Page not found: /")
         handle, rest = await self.locate(segments)
@@ -148,7 +188,7 @@ class RestTransport:
             raise NotFound(f"Page not found: {raw}")
         if len(rest) == 2 or (rest == ["upload"] and verb == "POST" and "upload" in handle.methods):
             return await self.transfer(request, handle, rest)
-        method = rest_method("GET" if verb == "HEAD" else verb, bool(rest))
+        method = REST_ROUTES.get(("GET" if verb == "HEAD" else verb, bool(rest)))
         if method is None:
             raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
         params = self.params(request)
@@ -156,10 +196,14 @@ class RestTransport:
         if verb in BODY_VERBS:
             body = await request.read()
             data = loads(body) if body.strip() else {}
-        args: list[Any] = []
-        for name in method.args:
-            args.append(rest[0] if name == "id" and rest else None if name == "id" else data)
-        ctx = await handle.call(method.name, *args, params=params)
+        if not method.args:
+            ctx = await handle.call(method.name, params=params)
+        elif method.args == ("id",):
+            ctx = await handle.call(method.name, rest[0] if rest else None, params=params)
+        elif method.args == ("data",):
+            ctx = await handle.call(method.name, data, params=params)
+        else:
+            ctx = await handle.call(method.name, rest[0] if rest else None, data, params=params)
         return self.respond(ctx, method.status)
 
     def respond(self, ctx: HookContext, status: int) -> web.Response:
@@ -169,7 +213,7 @@ class RestTransport:
                 log.error("error in %s.%s", ctx.path, ctx.method, exc_info=ctx.error)
             return error_response(err)
         result = ctx.safe_result
-        if js_falsy(result):
+        if not result and js_falsy(result):  # the truthy common case skips js_falsy
             return web.Response(status=204)
         try:
             body = dumps(result)
@@ -195,13 +239,13 @@ class RestTransport:
         return await serve_download(request, ctx.result)
 
 
-def add_rest(web_app: web.Application, app: App) -> RestTransport:
+def add_rest(web_app: web.Application, app: App, guard: Guard | None = None) -> RestTransport:
     """Mount the REST routes (after any more specific routes already added)."""
-    transport = RestTransport(app)
+    transport = RestTransport(app, guard)
 
     async def info(_: web.Request) -> web.Response:
         return web.Response(body=dumps({"services": sorted(app.services)}), headers=JSON_HEADERS)
 
-    web_app.router.add_get("/info", info)
+    web_app.router.add_get("/info", guard.wrap(info) if guard is not None else info)
     web_app.router.add_route("*", "/{tail:.*}", transport.handle)
     return transport

@@ -8,6 +8,7 @@ them out to every process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -22,6 +23,7 @@ from . import sio_json
 from .common import check_depth
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGNAL_EVENT = "plume:signal"  # never reaches a client: the manager hands it to the app
 
 
@@ -70,8 +72,14 @@ class SocketIOTransport:
         if manager is not None:
             app.set_signal_fanout(self.fan_out_signal)
 
-    def attach(self, web_app: web.Application) -> None:
-        self.sio.attach(web_app, socketio_path="socket.io")
+    def attach(self, web_app: web.Application, wrap: Callable[[Handler], Handler] | None = None) -> None:
+        """Serve ``/socket.io/`` (Engine.IO's GET, POST and OPTIONS), each through ``wrap`` when given."""
+        handler: Handler = self.sio.handle_request
+        if wrap is not None:
+            handler = wrap(handler)
+        # python-engineio's aiohttp driver adds these same three routes to the bare handler.
+        for verb in ("GET", "POST", "OPTIONS"):
+            web_app.router.add_route(verb, "/socket.io/", handler)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         sio = self.sio
