@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
 from .config import ConfigError, load_settings
 
@@ -21,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    from .web import HANDLER_ARGS, create_web_app
+    from .web import create_web_app
 
     try:
         import uvloop  # faster event loop when installed (it is a dependency on Linux)
@@ -37,11 +39,44 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     print(f"Plume listening on http://{settings.host}:{settings.port} (database {settings.database_url})",
           flush=True)
-    # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
-    # then runs on_cleanup, which tears the app down and closes the database after queued writes.
-    web.run_app(web_app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-                access_log=None, handle_signals=True, loop=loop, **HANDLER_ARGS)
+    _run(loop, web_app, settings.host, settings.port)
     return 0
+
+
+def _run(loop: asyncio.AbstractEventLoop, web_app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM (what ``web.run_app`` does, with Plume's runner): stop accepting,
+    let in-flight requests finish (10 s at most), then run on_cleanup, which tears the app down and
+    closes the database after queued writes."""
+    from .web import HANDLER_ARGS, PlumeRunner
+
+    async def serve() -> None:
+        runner = PlumeRunner(web_app, handle_signals=True, access_log=None, shutdown_timeout=10,
+                             keepalive_timeout=75.0, **HANDLER_ARGS)  # run_app's keep-alive
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            while True:
+                await asyncio.sleep(3600)
+        finally:
+            await runner.cleanup()
+
+    main_task = loop.create_task(serve())
+    try:
+        loop.run_until_complete(main_task)
+    except (GracefulExit, KeyboardInterrupt):  # the runner's signal handlers raise GracefulExit
+        pass
+    finally:
+        if not main_task.done():
+            main_task.cancel()  # runs serve()'s finally: the graceful cleanup
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(main_task)
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from backend.app import App
 from backend.config import load_settings
-from backend.web import APP_KEY, HANDLER_ARGS, create_web_app
+from backend.web import APP_KEY, HANDLER_ARGS, PlumeRunner, create_web_app
 
 from .server import free_port
 
@@ -39,7 +39,7 @@ async def running(data_dir: Path, *, config: str | None = None, **overrides: Any
     port = free_port()
     settings = load_settings(cfg_path, {"data_dir": str(data_dir), "port": port, **overrides}, environ={})
     web_app = await create_web_app(settings)
-    runner = web.AppRunner(web_app, shutdown_timeout=5, **HANDLER_ARGS)
+    runner = PlumeRunner(web_app, shutdown_timeout=5, **HANDLER_ARGS)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
