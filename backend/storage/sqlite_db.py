@@ -144,6 +144,14 @@ class SqliteDatabase:
             self._reader_conns.append(conn)
         return conn
 
+    def _loop_reader(self) -> tuple[sqlite3.Connection, _Budget]:
+        """The event loop thread's connection (no busy timeout) and its work budget, made once."""
+        local = self._local
+        conn = self._reader(busy_ms=0)
+        local.loop = (conn, _Budget())
+        local.inline = True  # this thread's reads run inline, always through read_bounded
+        return local.loop
+
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on a reader thread's connection."""
         loop = asyncio.get_running_loop()
@@ -153,18 +161,21 @@ class SqliteDatabase:
         """Try ``fn`` on the loop thread within a budget of SQLite work, else on a reader thread.
 
         A hop to a reader thread costs 50-250 µs here, more than most indexed queries. So a read
-        first runs inline with a progress handler that interrupts it after ``INLINE_BUDGET`` virtual
-        machine steps (about a millisecond); an interrupted read, or one that raises
+        first runs inline with a progress handler that interrupts it after about ``INLINE_BUDGET``
+        virtual machine steps (about a millisecond); an interrupted read, or one that raises
         :class:`TooBigInline` (rows too large to parse on the loop), is re-run on a reader thread.
         ``budget=False`` is for reads bounded by construction (one primary-key lookup): they skip
         the progress handler but keep the row-size cap. The loop's connection never waits for a
         lock (busy timeout 0): a read that finds the file busy (another process recovering or
         checkpointing it) goes to a reader thread, which may wait.
         """
-        conn = self._reader(busy_ms=0)
+        try:
+            conn, steps = self._local.loop
+        except AttributeError:
+            conn, steps = self._loop_reader()
         if budget:
-            conn.set_progress_handler(_interrupt, INLINE_BUDGET)
-        self._local.inline = True
+            steps.calls = 0
+            conn.set_progress_handler(steps, BUDGET_TICK)
         try:
             return fn(conn)
         except TooBigInline:
@@ -173,7 +184,6 @@ class SqliteDatabase:
             if not any(word in str(exc) for word in ("interrupted", "locked", "busy")):
                 raise
         finally:
-            self._local.inline = False
             if budget:
                 conn.set_progress_handler(None, 0)
             if conn.in_transaction:
@@ -182,7 +192,8 @@ class SqliteDatabase:
 
     @property
     def inline(self) -> bool:
-        """True while a read function runs on the event loop (inside :meth:`read_bounded`)."""
+        """True while a read function runs on the event loop (the loop thread reads only through
+        :meth:`read_bounded`; reader threads never run inline)."""
         return bool(getattr(self._local, "inline", False))
 
     # ------------------------------------------------------------------ lifecycle
@@ -201,15 +212,33 @@ class SqliteDatabase:
                 pass
 
 
-INLINE_BUDGET = 20_000  # SQLite VM steps per progress-handler call; the first call interrupts
+INLINE_BUDGET = 20_000  # SQLite VM steps a read may take on the event loop
+BUDGET_TICK = 1_000  # steps between progress-handler calls
+
+
+class _Budget:
+    """The progress handler of the loop's connection: interrupts a read once it has spent about
+    ``INLINE_BUDGET`` steps.
+
+    SQLite counts a prepared statement's steps across all its executions, and Python caches
+    statements: the handler's first call during one read may come after a single step of it. So
+    calls are counted per read (``calls`` is reset by :meth:`SqliteDatabase.read_bounded`) in ticks
+    of ``BUDGET_TICK`` steps, instead of interrupting at the first call (which sent about one small
+    indexed read in a hundred to a reader thread).
+    """
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        return self.calls > INLINE_BUDGET // BUDGET_TICK  # non-zero: abort the statement
 
 
 class TooBigInline(Exception):
     """Raised by a read function when its rows are too large to decode on the event loop."""
-
-
-def _interrupt() -> int:
-    return 1  # non-zero: abort the statement (called once the budget of steps is spent)
 
 
 def _settle_all(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

@@ -62,6 +62,23 @@ async def test_reads_past_the_inline_budget_or_size_cap_fall_back_to_a_thread(ad
     assert small["i"] == 5
 
 
+async def test_small_reads_repeated_stay_on_the_loop(adapter) -> None:  # type: ignore[no-untyped-def]
+    """SQLite counts a cached statement's steps over all its runs: the budget is per read, so a
+    small query run thousands of times never crosses it (it did about once in a hundred runs)."""
+    await adapter.create([{"g": i % 50, "i": i} for i in range(500)], Params())
+    calls: list[str] = []
+    read = adapter.db.read
+
+    async def spy(fn):  # type: ignore[no-untyped-def]
+        calls.append("thread")
+        return await read(fn)
+
+    adapter.db.read = spy
+    for i in range(3000):
+        page = await adapter.find(Params(query={"i": i % 500}))
+        assert len(page) == 1
+    assert calls == []
+
 
 async def test_reads_on_the_loop_never_wait_for_a_lock(adapter) -> None:  # type: ignore[no-untyped-def]
     """The loop's connection has no busy timeout: a read that finds the file locked (another process
