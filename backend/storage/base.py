@@ -90,6 +90,12 @@ class StorageAdapter(abc.ABC):
     async def _delete(self, keys: list[str]) -> None:
         """Delete the records of ``keys``."""
 
+    async def _get_key(self, key: str) -> dict[str, Any] | None:
+        """The record whose id string is ``key``, or None: the commonest read (get/update/remove by
+        id without a query). Adapters may override this with a direct primary-key lookup."""
+        found = await self._find(Query(where=IdIn((key,)), limit=1))
+        return found[0] if found else None
+
     async def _patch_where(self, key: str, where: Cond, data: dict[str, Any]) -> dict[str, Any] | None:
         """Patch the record ``key`` only if it matches ``where``; the stored record after, or None.
 
@@ -166,13 +172,14 @@ class StorageAdapter(abc.ABC):
         key = self.key(id)
         if params.query:
             q = self._parse(params)
-            where = conjoin(IdIn((key,)), q.where)
-        else:  # the common get/patch by id: nothing to parse or combine
-            q, where = _EMPTY, IdIn((key,))
-        found = await self._find(Query(where=where, limit=1))
-        if not found:
+            found = await self._find(Query(where=conjoin(IdIn((key,)), q.where), limit=1))
+            record = found[0] if found else None
+        else:  # the common get/update/remove by id: nothing to parse or combine
+            q = _EMPTY
+            record = await self._get_key(key)
+        if record is None:
             raise NotFound(f"No record found for id '{key}'")
-        return key, found[0], q
+        return key, record, q
 
     def _check_multi(self, method: str) -> None:
         if not self.options.allows_multi(method):
@@ -201,7 +208,7 @@ class StorageAdapter(abc.ABC):
 
     async def get(self, id: Any, params: Params) -> dict[str, Any]:
         _, record, q = await self._one(id, params)
-        return self._select([record], q.select)[0]
+        return record if q.select is None else self._select([record], q.select)[0]
 
     async def create(self, data: Any, params: Params) -> Any:
         many = isinstance(data, list)

@@ -76,16 +76,21 @@ class SqliteAdapter(StorageAdapter):
         return rows
 
     async def _by_key(self, key: str) -> list[dict[str, Any]]:
-        """The record whose id is ``key`` (or none): a prepared primary-key lookup."""
+        """The record whose id is ``key`` (or none), as a list."""
+        record = await self._get_key(key)
+        return [] if record is None else [record]
+
+    async def _get_key(self, key: str) -> dict[str, Any] | None:
+        """The record whose id is ``key``, or None: a prepared primary-key lookup."""
         sql, db = self._by_key_sql, self.db
 
-        def run(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
             row = conn.execute(sql, (key,)).fetchone()
             if row is None:
-                return []
+                return None
             if not row[0] and db.inline:
                 raise TooBigInline
-            return [orjson.loads(row[1])]
+            return orjson.loads(row[1])  # type: ignore[no-any-return]
 
         return await db.read_bounded(run, budget=False)  # one index lookup: no work budget needed
 
