@@ -1,7 +1,8 @@
 """The permission hooks: every external call is checked against the caller's rules.
 
 * ``find``/``get``: the rules' conditions join the query, so the adapter filters *and counts* only
-  what the caller may read (``get`` of a record outside them is a 404, as for a missing one).
+  what the caller may read (``get`` of a record outside them is a 404, as for a missing one; a
+  plain ``get`` by id is read by key and then checked against the same conditions).
 * ``create``: the owner field is set from the caller (admins may name another owner); each record
   must be one the caller may create.
 * ``update``/``patch``/``remove`` by id: a record the caller cannot see is a 404; one it can see but
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ..errors import Forbidden, NotAuthenticated
+from ..errors import Forbidden, NotAuthenticated, NotFound
 from ..hooks import HookContext, Params
 from ..query import FILTERS, parse
 from ..storage.base import StorageAdapter
@@ -29,6 +30,7 @@ Hook = Callable[[HookContext], Awaitable[None]]
 AUTH_PATH = "authentication"
 FULL_RECORDS = "plume_auth_full_records"  # id → whole record, for the publisher when $select trimmed it
 _SELECT = "plume_auth_select"
+_CHECK = "plume_auth_check"
 _WRITES = ("create", "update", "patch", "remove")
 
 
@@ -87,12 +89,17 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
             if decision.query is not None:
                 raise denied(user, action, ctx.path)
             return
-        if ctx.method in _WRITES and "$select" in p.query:
-            # Events are published from whole records (a trimmed one could dodge a rule): the
-            # selection is applied after the method, by ``trim``.
+        by_key = ctx.method == "get" and decision.query is not None and not conditions_of(p.query)
+        if "$select" in p.query and (ctx.method in _WRITES or by_key):
+            # Rules are checked, and events published, on whole records (a trimmed one could dodge
+            # a rule): the selection is applied after the method, by ``after``.
             p.extra[_SELECT] = parse({"$select": p.query["$select"]}).select
             p.query = {k: v for k, v in p.query.items() if k != "$select"}
-        if ctx.method in ("find", "get"):
+        if by_key:
+            # A plain get by id is read by its key (the adapters' fastest path) and checked against
+            # the rules afterwards, with the same semantics as the query would have had.
+            p.extra[_CHECK] = decision.cond
+        elif ctx.method in ("find", "get"):
             p.query = restrict(p.query, decision.query)
         elif ctx.method == "create":
             _check_create(ctx, policy, decision, user, role)
@@ -100,18 +107,21 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
             await _check_change(ctx, policy, decision, user, role)
             p.query = restrict(p.query, decision.query)
 
-    async def trim(ctx: HookContext) -> None:
-        select = ctx.params.extra.pop(_SELECT, None)
+    async def after(ctx: HookContext) -> None:
+        extra, adapter = ctx.params.extra, ctx.service.service
+        cond = extra.pop(_CHECK, None)
+        if cond is not None and not (isinstance(ctx.result, dict) and matches(ctx.result, cond, adapter.id_field)):
+            raise NotFound(f"No record found for id '{ctx.id}'")
+        select = extra.pop(_SELECT, None)
         if select is None:
             return
-        adapter = ctx.service.service
         many = isinstance(ctx.result, list)
         records = [r for r in (ctx.result if many else [ctx.result]) if isinstance(r, dict)]
-        ctx.params.extra[FULL_RECORDS] = {str(r.get(adapter.id_field)): r for r in records}
+        extra[FULL_RECORDS] = {str(r.get(adapter.id_field)): r for r in records}
         trimmed = adapter._select(records, select)
         ctx.result = trimmed if many else (trimmed[0] if trimmed else ctx.result)
 
-    return {"before": [before], "after": {m: [trim] for m in _WRITES}}
+    return {"before": [before], "after": {m: [after] for m in ("get", *_WRITES)}}
 
 
 def _owner_field(ctx: HookContext, policy: Policy) -> str | None:

@@ -186,3 +186,23 @@ multi = true
         left = await svc.find()
         assert sorted(r["_id"] for r in left["data"]) == sorted(r["_id"] for r in theirs)
         assert all(r["k"] == 1 for r in left["data"])
+
+
+@pytest.mark.parametrize("transport", ["rest", "socketio"])
+async def test_get_by_id_with_select_and_query(tmp_path: Path, transport: str) -> None:
+    """A get by id is checked on the whole record, whatever ``$select`` keeps, and a client query
+    still narrows it."""
+    async with auth_server(tmp_path) as (srv, actors):
+        b = actors["editorB"]
+        svc = srv.app.service(SERVICE)
+        private = await svc.create({"userId": b.id, "public": False, "n": 1})
+        public = await svc.create({"userId": b.id, "public": True, "n": 2})
+        client = await client_as(transport, srv.url, actors["editorA"])
+        try:
+            assert (await outcome(client, "get", SERVICE, private["_id"], {"$select": ["n"]}))[0] == 404
+            assert await outcome(client, "get", SERVICE, public["_id"], {"$select": ["n"]}) == (
+                OK, {"_id": public["_id"], "n": 2})
+            assert (await outcome(client, "get", SERVICE, public["_id"], {"n": 3}))[0] == 404
+            assert (await outcome(client, "get", SERVICE, private["_id"], {"n": 1}))[0] == 404
+        finally:
+            await client.close()
