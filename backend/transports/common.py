@@ -26,16 +26,22 @@ def dumps(value: Any) -> bytes:
 
 
 def check_depth(data: Any, limit: int = MAX_DATA_DEPTH) -> None:
-    """Refuse data nested deeper than ``limit`` (it would only exhaust stacks further down)."""
+    """Refuse data nested deeper than ``limit`` (it would only exhaust stacks further down).
+
+    A value at depth ``limit + 1`` or more (the top is depth 0) is too deep. Only containers are
+    stacked: a container at depth ``limit`` with anything in it is already one level too many.
+    """
+    if not isinstance(data, (dict, list)):
+        return
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        if depth > limit:
+        children = value.values() if isinstance(value, dict) else value
+        if depth >= limit and (depth > limit or children):
             raise BadRequest(f"Data is nested deeper than {limit} levels")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
 
 
 def js_falsy(value: Any) -> bool:

@@ -62,8 +62,12 @@ class SocketIOTransport:
             max_http_buffer_size=max_message,
             logger=False,
             engineio_logger=False,
+            serializer=sio_json.FeathersPacket,
             json=sio_json,
         )
+        # The codec as python-socketio's default serializer would have it: on its Packet class too
+        # (``json=`` now sets it on FeathersPacket only), for any client in this process.
+        socketio.packet.Packet.json = sio_json
         _without_deflate(self.sio)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
@@ -110,42 +114,46 @@ class SocketIOTransport:
     async def on_call(self, method: str, sid: str, *args: Any) -> Any:
         """One Feathers call; the return value is the ack's arguments."""
         try:
-            return (None, await self._call(method, sid, list(args)))
+            return (None, await self._call(method, sid, args))
         except FeathersError as err:
             return err.to_json()
         except Exception:
             log.exception("unexpected socket.io error in %s", method)
             return GeneralError("Internal server error").to_json()
 
-    async def _call(self, method: str, sid: str, args: list[Any]) -> Any:
-        if method == sio_json.INVALID_EVENT:
-            raise BadRequest(f"Invalid JSON: {args[0] if args else ''}")
+    async def _call(self, method: str, sid: str, args: tuple[Any, ...]) -> Any:
         spec = METHODS.get(method)
         if spec is None:
+            if method == sio_json.INVALID_EVENT:
+                raise BadRequest(f"Invalid JSON: {args[0] if args else ''}")
             raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
         if not args or not isinstance(args[0], str):
             raise BadRequest("The first argument must be a service path")
-        path, rest = args[0], args[1:]
-        if len(rest) > spec.arity:
+        path = args[0]
+        given = len(args) - 1  # arguments after the path: the method's, then the query
+        if given > spec.arity:
             raise BadRequest(f"Too many arguments for '{method}' method")
-        handle = await self.app.resolve(path)
-        rest += [None] * (spec.arity - len(rest))
-        values = dict(zip([*spec.args, "query"], rest, strict=True))
-        query = values.pop("query") or {}
+        handle = self.app.services.get(path) or await self.app.resolve(path)
+        names = spec.args
+        values = [args[i + 1] if i < given else None for i in range(len(names))]  # missing ones are null
+        query = (args[len(names) + 1] if given > len(names) else None) or {}
         if not isinstance(query, dict):
             raise BadRequest("The query must be an object")
         check_depth(query)
-        if "data" in values:
-            values["data"] = {} if values["data"] is None else values["data"]
-            check_depth(values["data"])
-        if isinstance(values.get("id"), (dict, list)):
-            raise BadRequest("Invalid id")
+        for i, name in enumerate(names):
+            if name == "data":
+                if values[i] is None:
+                    values[i] = {}
+                check_depth(values[i])
+        for i, name in enumerate(names):
+            if name == "id" and isinstance(values[i], (dict, list)):
+                raise BadRequest("Invalid id")
         conn = self.app.connections.get(sid)
         data = conn.data if conn else {}
         params = Params(query=query, provider="socketio", connection=conn, user=data.get("user"),
                         authentication=data.get("authentication"), headers=data.get("headers", {}),
                         extra={"ip": data.get("ip")})
-        ctx = await handle.call(method, *[values[a] for a in spec.args], params=params)
+        ctx = await handle.call(method, *values, params=params)
         if ctx.error is not None:
             if not isinstance(ctx.error, FeathersError):
                 log.error("error in %s.%s", ctx.path, method, exc_info=ctx.error)
@@ -176,5 +184,13 @@ def _without_deflate(sio: socketio.AsyncServer) -> None:
             self.environ = environ
             await self.handler(self)
             return self._sock
+
+        # The stock driver asks inspect.iscoroutinefunction of aiohttp's send method on every
+        # message; aiohttp's are coroutines.
+        async def send(self, message: str | bytes) -> None:
+            if isinstance(message, bytes):
+                await self._sock.send_bytes(message)
+            else:
+                await self._sock.send_str(message)
 
     sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}
