@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -18,11 +19,12 @@ from .config import Settings
 from .errors import ERRORS, BadRequest, FeathersError, GeneralError
 from .server import create_app
 from .transports.common import dumps
-from .transports.rest import Guard, add_rest
+from .transports.rest import Guard, RestTransport, add_rest
 from .transports.socketio import SocketIOTransport
 
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("plume_app", App)
+REST_KEY = web.AppKey("plume_rest", RestTransport)
 # Long query strings are legitimate ($in over many ids); refuse only beyond these (aiohttp: 8 KiB).
 HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 16 * 1024}
 CORS_HEADERS = "Authorization, Content-Type, X-Service-Method, Range, If-None-Match"
@@ -53,7 +55,7 @@ async def create_web_app(settings: Settings, app: App | None = None) -> web.Appl
     sockets = SocketIOTransport(app, redis_url=settings.redis, max_message=settings.max_body,
                                 cors=settings.cors)
     sockets.attach(web_app, wrap=guard.wrap)
-    add_rest(web_app, app, guard)
+    web_app[REST_KEY] = add_rest(web_app, app, guard)
 
     async def on_cleanup(_: web.Application) -> None:
         await app.teardown()
@@ -147,15 +149,17 @@ def _dispatcher(web_app: web.Application) -> Handler:
             return routed
     if catch_all is None or web_app._run_middlewares or web_app.on_response_prepare:
         return routed
-    rest: Handler = catch_all
+    transport = web_app.get(REST_KEY)
+    # The REST transport's entry returns the coroutine to await: no frame of its own (or ours).
+    rest: Handler = transport.entry if transport is not None and catch_all == transport.handle else catch_all
 
-    async def dispatch(request: web.Request) -> web.StreamResponse:
+    def dispatch(request: web.Request) -> Awaitable[web.StreamResponse]:
         raw = request.raw_path
         cut = raw.find("?")  # the path as aiohttp's parser splits it off the request target
         path = raw[:cut] if cut >= 0 else raw.partition("#")[0]
         if (path[:1] != "/" or "%" in path or "/." in path or path in plain
                 or hdrs.EXPECT in request.headers):
-            return await routed(request)
-        return await rest(request)
+            return routed(request)
+        return rest(request)
 
     return dispatch
