@@ -1,8 +1,10 @@
 """One SQLite file shared by every service: one writer thread, thread-local readers.
 
 The event loop never touches the disk. Writes queue to a single writer thread which runs every
-job waiting in the queue inside one ``BEGIN IMMEDIATE`` transaction (group commit), each in its
-own savepoint so that one failing job (a duplicate id, say) does not undo the others. Reads run
+job waiting in the queue inside one ``BEGIN IMMEDIATE`` transaction (group commit). Should one
+job fail (a duplicate id, say), the batch rolls back and runs again with each job in its own
+savepoint, so that the failure does not undo the others; a job acts only through its connection,
+so running it twice is harmless. Reads run
 on a small pool of threads, each with its own read-only connection; WAL lets them run beside the
 writer. Several processes may share the file: a busy writer makes the others wait (busy timeout).
 """
@@ -76,23 +78,14 @@ class SqliteDatabase:
         conn.close()
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
-        results: list[tuple[Any, Any, BaseException | None]] = []
         if len(batch) == 1:
             self._run_alone(conn, batch[0])
             return
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, _loop, fut in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = fn(conn)
-                    conn.execute("RELEASE job")
-                    results.append((fut, value, None))
-                except BaseException as exc:
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    results.append((fut, None, exc))
-            conn.execute("COMMIT")
+            # Optimistic first: the whole batch in one transaction, no savepoint per job (two
+            # statements fewer each). Should a job fail, its partial changes are mixed with the
+            # others', so the batch rolls back and runs again with each job in its own savepoint.
+            results = self._run_together(conn, batch) or self._run_isolated(conn, batch)
         except sqlite3.Error as exc:
             log.error("sqlite write batch failed: %s", exc)
             if conn.in_transaction:
@@ -105,6 +98,38 @@ class SqliteDatabase:
             by_loop.setdefault(loop, []).append(outcome)
         for loop, outcomes in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, outcomes)
+
+    @staticmethod
+    def _run_together(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[Any, Any, None]] | None:
+        """Every job in one transaction; None (rolled back) as soon as one raises."""
+        conn.execute("BEGIN IMMEDIATE")
+        results = []
+        for fn, _loop, fut in batch:
+            try:
+                results.append((fut, fn(conn), None))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                return None
+        conn.execute("COMMIT")
+        return results
+
+    @staticmethod
+    def _run_isolated(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[Any, Any, BaseException | None]]:
+        """Every job in its own savepoint: one that fails is undone alone."""
+        results: list[tuple[Any, Any, BaseException | None]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, _loop, fut in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                value = fn(conn)
+                conn.execute("RELEASE job")
+                results.append((fut, value, None))
+            except BaseException as exc:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                results.append((fut, None, exc))
+        conn.execute("COMMIT")
+        return results
 
     def _run_alone(self, conn: sqlite3.Connection, job: Any) -> None:
         """A batch of one job: its own transaction is its savepoint (two statements fewer)."""
@@ -128,7 +153,11 @@ class SqliteDatabase:
         loop.call_soon_threadsafe(_settle_all, [(fut, value, error)])
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in the writer thread inside a transaction; its changes commit before this returns."""
+        """Run ``fn`` in the writer thread inside a transaction; its changes commit before this returns.
+
+        ``fn`` must act only through the connection it is given: when another job of its batch
+        fails, it is rolled back and run again.
+        """
         if self.closed:
             raise RuntimeError("database is closed")
         loop = asyncio.get_running_loop()
@@ -169,6 +198,14 @@ class SqliteDatabase:
         lock (busy timeout 0): a read that finds the file busy (another process recovering or
         checkpointing it) goes to a reader thread, which may wait.
         """
+        value = self.read_inline(fn, budget=budget)
+        if value is ON_THREAD:
+            return await self.read(fn)
+        return value  # type: ignore[return-value]
+
+    def read_inline(self, fn: Callable[[sqlite3.Connection], T], *, budget: bool = True) -> T | _OnThread:
+        """The inline half of :meth:`read_bounded`: ``fn``'s result, or :data:`ON_THREAD` when the
+        read must be re-run with :meth:`read` (callers that await only then save a coroutine)."""
         try:
             conn, steps = self._local.loop
         except AttributeError:
@@ -188,7 +225,7 @@ class SqliteDatabase:
                 conn.set_progress_handler(None, 0)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-        return await self.read(fn)
+        return ON_THREAD
 
     @property
     def inline(self) -> bool:
@@ -235,6 +272,13 @@ class _Budget:
     def __call__(self) -> int:
         self.calls += 1
         return self.calls > INLINE_BUDGET // BUDGET_TICK  # non-zero: abort the statement
+
+
+class _OnThread:
+    """The type of :data:`ON_THREAD`."""
+
+
+ON_THREAD = _OnThread()  # read_inline's answer when the read must run on a reader thread
 
 
 class TooBigInline(Exception):

@@ -97,3 +97,33 @@ async def test_reads_on_the_loop_never_wait_for_a_lock(adapter) -> None:  # type
 
     assert await adapter.db.read_bounded(fn) == "ok"
     assert calls == [(True, 0), (False, BUSY_TIMEOUT_MS)]
+
+
+async def test_a_batch_rerun_after_a_failure_applies_each_write_once(tmp_path: Path) -> None:
+    """A failing job rolls its batch back; the others run again, each in a savepoint, exactly once."""
+    import sqlite3
+
+    from backend.storage.sqlite_db import SqliteDatabase
+
+    db = SqliteDatabase(tmp_path / "c.sqlite3")
+    await db.write(lambda c: c.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)"))
+    await db.write(lambda c: c.execute("INSERT INTO t VALUES ('hits', 0), ('dup', 0)"))
+
+    def hit(conn: sqlite3.Connection) -> int:
+        return conn.execute("UPDATE t SET n = n + 1 WHERE k = 'hits' RETURNING n").fetchone()[0]
+
+    def fail(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE t SET n = n + 100 WHERE k = 'hits'")  # undone with its savepoint
+        conn.execute("INSERT INTO t VALUES ('dup', 1)")
+
+    try:
+        for _ in range(5):
+            jobs = [db.write(hit) for _ in range(30)] + [db.write(fail)] + [db.write(hit) for _ in range(30)]
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            assert sum(isinstance(r, sqlite3.IntegrityError) for r in results) == 1
+        total = await db.read(lambda c: c.execute("SELECT n FROM t WHERE k = 'hits'").fetchone()[0])
+        assert total == 5 * 60
+        counts = sorted(r for r in results if isinstance(r, int))
+        assert len(set(counts)) == 60  # every successful write saw its own, distinct increment
+    finally:
+        db.close()
