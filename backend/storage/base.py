@@ -9,11 +9,13 @@ and the id-plus-query rules; an adapter implements only ``_find``, ``_count``, `
 from __future__ import annotations
 
 import abc
+import itertools
+import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from random import SystemRandom
 from typing import Any
-
-from bson import ObjectId
 
 from ..errors import BadRequest, MethodNotAllowed, NotFound
 from ..hooks import Params
@@ -23,8 +25,25 @@ MULTI_METHODS = ("create", "patch", "remove")
 
 
 def new_id() -> str:
-    """A fresh 24-hex ObjectId-style id (time-ordered, unique across processes)."""
-    return str(ObjectId())
+    """A fresh 24-hex ObjectId-style id (time-ordered, unique across processes).
+
+    The layout of BSON's ObjectId (4-byte seconds, 5 random bytes per process, 3-byte counter
+    from a random start) without making an ObjectId: half the cost, on every create.
+    """
+    return f"{int(time.time()):08x}{_ID_PROCESS}{next(_ID_COUNTER) & 0xFFFFFF:06x}"
+
+
+def _new_process_ids() -> None:
+    """A fresh random part and counter for this process (and again in a forked child)."""
+    global _ID_PROCESS, _ID_COUNTER
+    _ID_PROCESS = os.urandom(5).hex()
+    _ID_COUNTER = itertools.count(SystemRandom().randrange(1 << 24))  # next() is atomic: thread-safe
+
+
+_ID_PROCESS = ""
+_ID_COUNTER = itertools.count()
+_new_process_ids()
+os.register_at_fork(after_in_child=_new_process_ids)
 
 
 @dataclass
@@ -207,6 +226,12 @@ class StorageAdapter(abc.ABC):
         return {"total": total, "limit": q.limit, "skip": q.skip, "data": self._select(rows, q.select)}
 
     async def get(self, id: Any, params: Params) -> dict[str, Any]:
+        if not params.query:  # the commonest call of all: what _one does, one frame fewer
+            key = self.key(id)
+            record = await self._get_key(key)
+            if record is None:
+                raise NotFound(f"No record found for id '{key}'")
+            return record
         _, record, q = await self._one(id, params)
         return record if q.select is None else self._select([record], q.select)[0]
 
@@ -225,6 +250,8 @@ class StorageAdapter(abc.ABC):
             records.append(rec)
         if records:
             await self._insert(records)
+        if not params.query:  # nothing to select: the records as stored
+            return records if many else records[0]
         q = self._parse(params)
         out = self._select(records, q.select)
         return out if many else out[0]

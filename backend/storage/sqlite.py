@@ -12,7 +12,7 @@ from ..errors import BadRequest, Conflict
 from ..query import And, Cond, IdIn, Query, conjoin, split_path
 from .base import AdapterOptions, StorageAdapter
 from .sql import SqlBuilder, index_sql, json_path, path_safe, quote_ident
-from .sqlite_db import SqliteDatabase, TooBigInline
+from .sqlite_db import ON_THREAD, SqliteDatabase, TooBigInline
 
 INLINE_MAX = 64 * 1024  # bytes of JSON a row may have to be decoded on the event loop
 MAX_SET_FIELDS = 60  # fields one json_set() may take (SQLite allows 127 function arguments)
@@ -53,6 +53,7 @@ class SqliteAdapter(StorageAdapter):
         self._t = quote_ident(self.table)
         # get/patch/update/remove by id: one primary-key lookup, the commonest read by far.
         self._by_key_sql = f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE id = ?"
+        self._patch_sql: dict[tuple[str, ...], str] = {}  # patch by id alone, by the patched field names
 
     async def setup(self, app: Any, path: str) -> None:
         statements = [f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)"]
@@ -92,7 +93,8 @@ class SqliteAdapter(StorageAdapter):
                 raise TooBigInline
             return orjson.loads(row[1])  # type: ignore[no-any-return]
 
-        return await db.read_bounded(run, budget=False)  # one index lookup: no work budget needed
+        found = db.read_inline(run, budget=False)  # one index lookup: no work budget needed
+        return await db.read(run) if found is ON_THREAD else found  # type: ignore[return-value]
 
     async def _count(self, where: Cond) -> int:
         _, total = await self._find_page(Query(where=where, limit=0), count=True)
@@ -168,18 +170,24 @@ class SqliteAdapter(StorageAdapter):
         if not data:
             found = await self._find(Query(where=conjoin(IdIn((key,)), where), limit=1))
             return found[0] if found else None
+        values = [_dumps(v) for v in data.values()]
+        if type(where) is And and not where.items:  # by id alone, the common patch: SQL by field names
+            fields = tuple(data)
+            sql = self._patch_sql.get(fields)
+            if sql is None and len(fields) <= MAX_SET_FIELDS and all(path_safe(k) for k in fields):
+                if len(self._patch_sql) >= 256:
+                    self._patch_sql.clear()  # a bound on what clients' field names can make us keep
+                sql = self._patch_sql[fields] = (f"UPDATE {self._t} SET doc = {_setter(fields)} WHERE id = ? "
+                                                 "RETURNING doc")
+            if sql is not None:
+                args = [*values, key]
+                return await self.db.write(lambda conn: _first_doc(conn.execute(sql, args).fetchone()))
         b = SqlBuilder(self.id_field)
         cond = b.where(conjoin(IdIn((key,)), where))
-        values = [_dumps(v) for v in data.values()]
         if len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
-            setter = "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in data) + ")"
-            sql = f"UPDATE {self._t} SET doc = {setter} WHERE {cond} RETURNING doc"
-
-            def set_fields(conn: sqlite3.Connection) -> dict[str, Any] | None:
-                row = conn.execute(sql, [*values, *b.params]).fetchone()
-                return None if row is None else orjson.loads(row[0])
-
-            return await self.db.write(set_fields)
+            sql = f"UPDATE {self._t} SET doc = {_setter(tuple(data))} WHERE {cond} RETURNING doc"
+            args = [*values, *b.params]
+            return await self.db.write(lambda conn: _first_doc(conn.execute(sql, args).fetchone()))
         select = f"SELECT doc FROM {self._t} WHERE {cond}"
         update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
 
@@ -198,7 +206,7 @@ class SqliteAdapter(StorageAdapter):
         if 0 < len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
             # The merge in SQL (json_set replaces or appends each top-level field, as {**old, **data}
             # does): the writer neither parses nor re-serialises the whole document.
-            setter = "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in data) + ")"
+            setter = _setter(tuple(data))
 
             def set_fields(conn: sqlite3.Connection) -> None:
                 for chunk in _chunks(keys):
@@ -224,6 +232,16 @@ class SqliteAdapter(StorageAdapter):
                 conn.execute(f"DELETE FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
         await self.db.write(run)
+
+
+def _setter(fields: tuple[str, ...]) -> str:
+    """``json_set(doc, '$."a"', json(?), ...)``: each top-level field replaced or appended, as
+    ``{**old, **data}`` does (fields must be :func:`path_safe`)."""
+    return "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in fields) + ")"
+
+
+def _first_doc(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    return None if row is None else orjson.loads(row[0])  # type: ignore[no-any-return]
 
 
 def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
