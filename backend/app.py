@@ -239,7 +239,7 @@ class App:
             if publisher is None:
                 continue
             channels = publisher(record, ctx)
-            if inspect.isawaitable(channels):
+            if type(channels) is not list and inspect.isawaitable(channels):  # a list is the common answer
                 channels = await channels
             for payload, names in _by_payload(record, channels or ()):
                 for dispatch in self._dispatchers:

@@ -69,6 +69,11 @@ class SocketIOTransport:
         # (``json=`` now sets it on FeathersPacket only), for any client in this process.
         socketio.packet.Packet.json = sio_json
         _without_deflate(self.sio)
+        # The rooms of the in-process manager (python-socketio drops a room when it empties): an
+        # event for rooms nobody is in is skipped before python-socketio builds its packet. None
+        # with a pub/sub manager, which must always publish for the other processes.
+        self._local_rooms: dict[str, Any] | None = (
+            self.sio.manager.rooms if type(self.sio.manager) is socketio.AsyncManager else None)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_call)
@@ -161,6 +166,10 @@ class SocketIOTransport:
         return ctx.safe_result
 
     async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
+        if self._local_rooms is not None:
+            rooms = self._local_rooms.get("/")
+            if not rooms or not any(name in rooms for name in channels):
+                return  # nobody in those rooms, and no other process to tell: nothing to send
         await self.sio.emit(event, data, to=channels)
 
     async def fan_out_signal(self, message: dict[str, Any]) -> None:
