@@ -1,6 +1,7 @@
 """Core benchmark: Plume (SQLite) side by side with a reference Feathers v5 server, same workload, same run.
 
-    .venv/bin/python bench/bench_core.py [--duration 10] [--big 1000000] [--profile]
+    .venv/bin/python bench/bench_core.py [--duration 10] [--big 1000000] [--only get,patch] [--baseline]
+                                         [--profile]
 
 * REST with ``wrk`` (64 connections; installed with apt-get when missing): get by id, find with a
   filter and ``$limit=10``, patch, create (Lua scripts make the bodies and pick random ids).
@@ -10,7 +11,12 @@
   copied to a scratch folder and ``npm install``-ed there.
 * 1M records inserted through the SQLite adapter (batches, not HTTP) with a configured index; p50 of
   a find with filter + sort + ``$limit`` through the REST API, and the SQLite query plan.
-* ``--profile``: py-spy samples Plume under the get and find workloads; prints the top functions.
+* ``--only``: a comma list of operations to run (get, find, patch, create, sio-seq, sio-50); all by default.
+* ``--baseline``: the floor under Plume's get: the same get load against bare aiohttp (a constant body)
+  and against Plume serving a constant service (no storage), see ``bench/baselines.py``.
+* ``--profile``: py-spy samples Plume under each REST workload run; prints the top functions.
+* Beside each rate: the server's CPU time per request (all its threads, from /proc), which a busy
+  machine inflates less than it deflates the rates.
 
 Targets: Plume/Feathers >= 1.0 on every operation; 1M find p50 <= 20 ms. Not part of the test suite.
 """
@@ -21,18 +27,14 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import re
 import shutil
 import socket
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +42,12 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from core_big import big_p50, fill_big, query_plan  # noqa: E402 - bench/ is the script's folder
+
 REF = REPO / "bench" / "feathers_ref"
 CONNECTIONS = 64
 SEED = 1000
 GROUPS = 10
-BIG_GROUPS = 1000
 PLUME_CONFIG = """
 log_level = "WARNING"
 [services.items]
@@ -163,11 +166,21 @@ def lua_scripts(work: Path, name: str, ids: list[Any]) -> dict[str, Path]:
     return out
 
 
-def run_wrk(wrk: str, url: str, script: Path, duration: int) -> float:
-    """Requests/s over ``duration`` seconds after a 2 s warm-up; non-2xx answers abort the run."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (all threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(wrk: str, server: Server, script: Path, duration: int) -> tuple[float, float]:
+    """Requests/s over ``duration`` seconds after a 2 s warm-up, and the server's CPU µs per request;
+    non-2xx answers abort the run."""
+    url = server.url
     base = [wrk, "-t2", f"-c{CONNECTIONS}", "-s", str(script)]
     sh([*base, "-d2s", url])
+    before = cpu_seconds(server.proc.pid)
     out = sh([*base, f"-d{duration}s", url]).stdout
+    used = cpu_seconds(server.proc.pid) - before
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if bad or (sock and any(int(x) for x in sock.groups()[:3])):
@@ -175,7 +188,9 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int) -> float:
     if sock and int(sock.group(4)):
         # Slow answers (over wrk's 2 s) on a loaded machine are a figure, not a failure.
         print(f"  ({script.name} against {url}: {sock.group(4)} requests slower than 2 s)")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rate, 1e6 * used / max(count, 1)
 
 
 def run_sio(ref: Path, url: str, ids_file: Path, calls: int, inflight: int) -> float:
@@ -226,102 +241,89 @@ def _short(frame: str) -> str:
     return f"{func} ({path})"
 
 
-# ------------------------------------------------------------------------ 1M records
-async def fill_big(data: Path, count: int) -> float:
-    """Insert ``count`` records into service ``big`` through the SQLite adapter, in batches."""
-    from backend.config import load_settings
-    from backend.storage import open_storage
-    from backend.storage.base import new_id
-
-    cfg = data.parent / "plume.toml"
-    settings = load_settings(cfg, {"data_dir": str(data)}, environ={})
-    storage = open_storage(settings.database_url)
-    adapter = storage.adapter("big", settings.adapter_options("big"))
-    await adapter.setup(None, "big")
-    rnd = random.Random(7)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    t0 = time.perf_counter()
-    batch = 20_000
-    for start in range(0, count, batch):
-        records = [{"_id": new_id(), "name": f"record {i}", "group": f"g{i % BIG_GROUPS}",
-                    "n": rnd.randrange(1_000_000), "score": rnd.random(), "createdAt": now, "updatedAt": now}
-                   for i in range(start, min(count, start + batch))]
-        await adapter._insert(records)  # the adapter primitive: no per-record hooks or events
-    await storage.close()
-    return time.perf_counter() - t0
+# ------------------------------------------------------------------------ baselines
+def start_baseline(kind: str, work: Path) -> Server:
+    """``bench/baselines.py``: bare aiohttp, or Plume with a constant service at /const."""
+    port = free_port()
+    cmd = [sys.executable, str(REPO / "bench" / "baselines.py"), kind, str(port)]
+    if kind == "const":
+        cfg = work / "plume.toml"
+        cfg.write_text(PLUME_CONFIG)
+        cmd += [str(work / f"data-{kind}"), str(cfg)]
+    return Server(kind, cmd, port, work / f"{kind}.log", REPO)
 
 
-def query_plan(db_file: Path) -> list[str]:
-    """SQLite's plan for the SQL the adapter issues for ``group = ? ORDER BY n DESC LIMIT 10``."""
-    from backend.query import Cmp
-    from backend.storage.sql import SqlBuilder
-
-    b = SqlBuilder("_id")
-    where = b.where(Cmp(("group",), "$eq", "g42"))
-    sql = f'SELECT doc FROM "svc_big" WHERE {where} {b.order_by([(("n",), -1)])} LIMIT 10 OFFSET 0'
-    with sqlite3.connect(db_file) as conn:
-        rows = conn.execute("EXPLAIN QUERY PLAN " + sql, b.params).fetchall()
-        count_rows = conn.execute(f'EXPLAIN QUERY PLAN SELECT count(*) FROM "svc_big" WHERE {where}',
-                                  b.params).fetchall()
-    return [sql, *(f"  rows:  {r[-1]}" for r in rows), *(f"  count: {r[-1]}" for r in count_rows)]
-
-
-async def big_p50(url: str, requests: int = 300) -> tuple[float, int]:
-    """p50 latency (ms) of sequential finds with filter + sort + $limit over REST."""
-    times = []
-    async with aiohttp.ClientSession() as http:
-        for i in range(requests + 20):
-            params = {"group": f"g{(i * 37) % BIG_GROUPS}", "$sort[n]": "-1", "$limit": "10"}
-            t0 = time.perf_counter()
-            async with http.get(f"{url}/big", params=params) as r:
-                body = await r.json()
-            if i >= 20:
-                times.append((time.perf_counter() - t0) * 1000)
-            assert r.status == 200 and len(body["data"]) == 10, body
-            ns = [d["n"] for d in body["data"]]
-            assert ns == sorted(ns, reverse=True)
-    return statistics.median(times), body["total"]
+def baselines(wrk: str, work: Path, duration: int) -> list[str]:
+    """The get load (random paths, 64 connections) against the floors under Plume's get."""
+    script = work / "const.lua"
+    script.write_text('request = function() return wrk.format("GET", "/const/" .. math.random(1000)) end\n')
+    lines = []
+    for kind, label in (("bare", "bare aiohttp, constant body"), ("const", "Plume, constant service (no storage)")):
+        srv = start_baseline(kind, work)
+        try:
+            rate, cpu = run_wrk(wrk, srv, script, duration)
+        finally:
+            srv.stop()
+        lines.append(f"  {label:<40}{rate:>10.0f} req/s  {cpu:6.1f} us/req")
+    return lines
 
 
 # ------------------------------------------------------------------------ main
+OPERATIONS = ("get", "find", "patch", "create", "sio-seq", "sio-50")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     ap.add_argument("--big", type=int, default=1_000_000, help="records for the large find (0 skips it)")
     ap.add_argument("--sio-calls", type=int, default=20_000, help="socket.io calls with 50 in flight")
-    ap.add_argument("--profile", action="store_true", help="py-spy profile of Plume under get and find")
+    ap.add_argument("--only", default=",".join(OPERATIONS), help="operations to run (default: all)")
+    ap.add_argument("--baseline", action="store_true", help="also bare aiohttp and a constant Plume service")
+    ap.add_argument("--profile", action="store_true", help="py-spy profile of Plume under each REST workload")
     args = ap.parse_args()
+    only = [op.strip() for op in args.only.split(",") if op.strip()]
+    if unknown := set(only) - set(OPERATIONS):
+        sys.exit(f"unknown operations {sorted(unknown)} (choose from {', '.join(OPERATIONS)})")
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="plume-bench-"))
     ref = install_reference(work)
     plume = start_plume(work, work / "data")
     feathers = start_feathers(ref, work)
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, float, float, str]] = []
     profile: list[str] = []
     try:
         ids = {"plume": asyncio.run(seed(plume.url, "_id")), "feathers": asyncio.run(seed(feathers.url, "id"))}
         scripts = {name: lua_scripts(work, name, ids[name]) for name in ids}
         servers = {"plume": plume, "feathers": feathers}
         for op in ("get", "find", "patch", "create"):
-            rate = {name: run_wrk(wrk, srv.url, scripts[name][op], args.duration) for name, srv in servers.items()}
-            rows.append((f"REST {op}", rate["plume"], rate["feathers"]))
-            print(f"  {op}: plume {rate['plume']:.0f}/s  feathers {rate['feathers']:.0f}/s", flush=True)
-        for label, calls, inflight in (("socket.io get sequential", 3000, 1),
-                                       ("socket.io get 50 in flight", args.sio_calls, 50)):
+            if op not in only:
+                continue
+            rate, cpu = {}, {}
+            for name, srv in servers.items():
+                rate[name], cpu[name] = run_wrk(wrk, srv, scripts[name][op], args.duration)
+            rows.append((f"REST {op}", rate["plume"], rate["feathers"], f"{cpu['plume']:.0f} / {cpu['feathers']:.0f}"))
+            print(f"  {op}: plume {rate['plume']:.0f}/s ({cpu['plume']:.1f} us/req)  "
+                  f"feathers {rate['feathers']:.0f}/s ({cpu['feathers']:.1f} us/req)", flush=True)
+        for key, label, calls, inflight in (("sio-seq", "socket.io get sequential", 3000, 1),
+                                            ("sio-50", "socket.io get 50 in flight", args.sio_calls, 50)):
+            if key not in only:
+                continue
             rate = {}
             for name, srv in servers.items():
                 ids_file = work / f"{name}-ids.json"
                 ids_file.write_text(json.dumps(ids[name]))
                 rate[name] = run_sio(ref, srv.url, ids_file, calls, inflight)
-            rows.append((label, rate["plume"], rate["feathers"]))
+            rows.append((label, rate["plume"], rate["feathers"], ""))
             print(f"  {label}: plume {rate['plume']:.0f}/s  feathers {rate['feathers']:.0f}/s", flush=True)
         if args.profile:
-            for op in ("get", "find"):
-                profile += [f"\n-- REST {op} --", *profile_rest(wrk, plume, scripts["plume"][op], work,
-                                                               max(args.duration, 10))]
+            for op in ("get", "find", "patch", "create"):
+                if op in only:
+                    profile += [f"\n-- REST {op} --", *profile_rest(wrk, plume, scripts["plume"][op], work,
+                                                                   max(args.duration, 10))]
     finally:
         feathers.stop()
         plume.stop()
+    baseline_lines = baselines(wrk, work, args.duration) if args.baseline else []
 
     big_lines: list[str] = []
     if args.big:
@@ -338,9 +340,13 @@ def main() -> None:
                      "query plan:", *query_plan(work / "data" / "plume.sqlite3")]
 
     print()
-    print(f"{'operation':<30}{'Plume req/s':>14}{'Feathers req/s':>16}{'ratio':>8}  target >= 1.0")
-    for op, p, f in rows:
-        print(f"{op:<30}{p:>14.0f}{f:>16.0f}{p / f:>8.2f}  {'OK' if p >= f else 'MISSED'}")
+    print(f"{'operation':<30}{'Plume req/s':>14}{'Feathers req/s':>16}{'ratio':>8}  {'target >= 1.0':<15}"
+          "server CPU us/req (Plume / Feathers)")
+    for op, p, f, cpu in rows:
+        print(f"{op:<30}{p:>14.0f}{f:>16.0f}{p / f:>8.2f}  {'OK' if p >= f else 'MISSED':<15}{cpu}")
+    if baseline_lines:
+        print("floor under the REST get (same load, GET of a constant record):")
+        print("\n".join(baseline_lines))
     for line in big_lines:
         print(line)
     if profile:

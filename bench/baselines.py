@@ -1,0 +1,74 @@
+"""Baseline servers for ``bench/bench_core.py --baseline``: the floor under Plume's REST get.
+
+    python bench/baselines.py bare PORT                 # bare aiohttp: one catch-all, a constant body
+    python bench/baselines.py const PORT DATA_DIR CFG   # plume serve, plus /const: a service whose
+                                                        # get returns a constant record (no storage)
+
+``bare`` is what aiohttp alone costs per request on this machine; ``const`` adds Plume's transport,
+hooks and service call without storage; Plume's own ``GET /items/<id>`` adds the SQLite read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RECORD = {"name": "item 1", "group": "g1", "n": 1, "tags": ["a", "b"], "_id": "6650f0e2a1b2c3d4e5f60718",
+          "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}
+
+
+class Constant:
+    """A service whose get answers the same record for every id."""
+
+    async def get(self, id: Any, params: Any) -> dict[str, Any]:
+        return RECORD
+
+
+def bare(port: int) -> None:
+    import orjson
+    from aiohttp import web
+
+    body = orjson.dumps(RECORD)
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": "application/json"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def const(port: int, data_dir: str, config: str) -> int:
+    from backend import cli, server
+
+    create_app = server.create_app
+
+    async def with_constant(settings: Any, **kwargs: Any) -> Any:
+        app = await create_app(settings, **kwargs)
+        await app.use("const", Constant())
+        return app
+
+    server.create_app = with_constant  # type: ignore[assignment]
+    import backend.web
+
+    backend.web.create_app = with_constant  # type: ignore[assignment]
+    return cli.main(["serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data_dir, "--config", config])
+
+
+if __name__ == "__main__":
+    kind, rest = sys.argv[1], sys.argv[2:]
+    if kind == "bare":
+        bare(int(rest[0]))
+    elif kind == "const":
+        sys.exit(const(int(rest[0]), rest[1], rest[2]))
+    else:
+        sys.exit(f"unknown baseline {kind!r} (bare or const)")
