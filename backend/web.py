@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -122,20 +122,20 @@ class PlumeRunner(web.AppRunner):
         app.on_startup.freeze()
         await app.startup()
         app.freeze()
-        kwargs = dict(self._kwargs)
-        kwargs["debug"] = loop.get_debug()
+        # What Application._make_handler passes to the server it makes.
+        kwargs = {**self._kwargs, "debug": loop.get_debug(), **(app._handler_args or {})}
         kwargs.setdefault("access_log_class", web.AccessLogger)
         return PlumeServer(_dispatcher(app), request_factory=app._make_request, loop=loop, **kwargs)
 
 
-Handler = Any  # Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _dispatcher(web_app: web.Application) -> Handler:
     """The request handler: the router's (``web_app._handle``), or a shortcut to the catch-all."""
-    routed = web_app._handle
+    routed: Handler = web_app._handle
     plain: set[str] = set()
-    catch_all: Handler = None
+    catch_all: Handler | None = None
     resources = list(web_app.router.resources())
     for i, resource in enumerate(resources):
         if isinstance(resource, PlainResource):

@@ -67,8 +67,8 @@ def failure_response(request: web.Request, exc: Exception) -> web.Response:
 class Guard:
     """CORS and the error guard, for every route (one wrapper, no aiohttp middleware).
 
-    With no middleware aiohttp skips its middleware machinery on every request; the REST handler
-    does this same work inline (:meth:`RestTransport.handle`), other routes go through :meth:`wrap`.
+    With no middleware aiohttp skips its middleware machinery on every request; the REST transport
+    does this same work itself (:meth:`RestTransport.entry`), other routes go through :meth:`wrap`.
     """
 
     def __init__(self, cors: Cors) -> None:
@@ -132,9 +132,10 @@ class RestTransport:
         self.app = app
         self.cors: Cors = guard.cors if guard is not None else (lambda origin: None)
 
-    def params(self, request: web.Request) -> Params:
+    def params(self, request: web.Request, query_string: str | None = None) -> Params:
+        """The call's params; ``query_string`` when the caller knows it (yarl decodes it per request)."""
         return Params(
-            query=parse_query_string(request.query_string),
+            query=parse_query_string(request.query_string if query_string is None else query_string),
             provider="rest",
             headers=request.headers,
             query_is_text=True,
@@ -205,7 +206,7 @@ class RestTransport:
             method = REST_ROUTES.get(("GET" if verb == "HEAD" else verb, bool(rest)))
             if method is None:
                 raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
-            params = self.params(request)
+            params = self.params(request, None if cut >= 0 else "")  # no "?": no query to decode
             data: Any = None
             if verb in BODY_VERBS:
                 body = await request.read()
