@@ -112,3 +112,34 @@ async def test_event_can_be_suppressed() -> None:
     app.on_event(lambda *a: events.append(a))
     await svc.create({"a": 1})
     assert events == []
+
+
+async def test_hooks_added_after_calls_apply_to_the_next_call() -> None:
+    """Compiled chains are cached per method: app or service hooks added later invalidate them,
+    and a method with no hooks at all (called directly) gains them too."""
+    app, log = App(), []
+    svc = await app.use("echo", Echo())
+    events: list[Any] = []
+    svc.on("created", lambda rec, ctx: events.append((rec, ctx.type)))
+    assert await svc.get(1) == {"id": 1} and await svc.create({"a": 1}) == {"a": 1}
+    assert log == [] and events == [({"a": 1}, "after")]
+    app.hooks({"before": [recorder(log, "app")]})
+    await svc.get(2)
+    assert log == ["app:before"]
+    svc.hooks({"after": {"get": [recorder(log, "svc")]}, "around": {"create": [around(log, "svc")]}})
+    await svc.get(3)
+    await svc.create({"b": 2})
+    assert log == ["app:before", "app:before", "svc:after", "svc:in", "app:before", "svc:out"]
+    assert events[-1] == ({"b": 2}, "after")
+
+
+async def test_a_method_without_hooks_still_captures_errors_and_emits() -> None:
+    app, events = App(), []
+    svc = await app.use("echo", Echo())
+    app.on_event(lambda path, event, rec, ctx: events.append((path, event, rec)))
+    ctx = await svc.call("create", {"fail": True}, params=Params())
+    assert isinstance(ctx.error, BadRequest) and ctx.type == "error" and events == []
+    ctx = await svc.call("create", {"ok": 1}, params=Params())
+    assert ctx.error is None and ctx.result == {"ok": 1} and events == [("echo", "created", {"ok": 1})]
+    ctx = await svc.call("get", params=Params())  # a missing id is None, as before
+    assert ctx.result == {"id": None}
