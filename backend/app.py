@@ -165,6 +165,8 @@ class App:
         self.started = False
         self.auth_enabled = False  # set by the authentication plugin; announced in socket.io `init`
         self.owner_field: str | None = None  # with authentication on, the field naming a record's owner
+        # May refuse a caller the creation of a dynamic service (authentication: anonymous callers).
+        self.creation_guard: Callable[[str, Params], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:
@@ -184,14 +186,20 @@ class App:
             raise NotFound(f"Service '{path}' not found")
         return handle
 
-    async def resolve(self, path: str) -> ServiceHandle:
-        """Like :meth:`service`, but creates a dynamic service through ``service_factory``."""
+    async def resolve(self, path: str, params: Params | None = None) -> ServiceHandle:
+        """Like :meth:`service`, but creates a dynamic service through ``service_factory``.
+
+        ``params`` are the caller's (None for the server's own calls); ``creation_guard``, when
+        set, may refuse a caller the creation of a service.
+        """
         path = path.strip("/")
         handle = self.services.get(path)
         if handle is not None:
             return handle
         if self.service_factory is None:
             raise NotFound(f"Service '{path}' not found")
+        if self.creation_guard is not None and params is not None:
+            await self.creation_guard(path, params)
         lock = self._creating.setdefault(path, asyncio.Lock())
         async with lock:
             if path not in self.services:

@@ -81,6 +81,7 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     app.on_connection(auth.connected)
     app.on_disconnect(auth.disconnected)
     app.on_signal(auth.on_signal)
+    app.creation_guard = auth.may_create_service
     app.auth_enabled = True
     app.owner_field = policy.owner_field
     _purge_revocations(app, auth)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..app import App
 from ..channels import Channel, Connection
-from ..errors import BadRequest, NotAuthenticated
+from ..errors import BadRequest, NotAuthenticated, NotFound
 from ..hooks import HookContext, Params
 from ..query import Cmp, IdIn, Query
 from ..storage.base import StorageAdapter
@@ -161,6 +161,20 @@ class Authenticator:
         header = next((v for k, v in p.headers.items() if k.lower() == "authorization"), None)
         if header:
             p.user, p.authentication = await self.verify_header(header)
+
+    async def may_create_service(self, path: str, params: Params) -> None:
+        """``App.creation_guard``: only signed-in callers make dynamic services appear (else any
+        anonymous request could add tables). An anonymous caller is told to log in (401), or,
+        when its rules would let it read there, that the service does not exist (404)."""
+        user = params.user
+        if user is None and params.connection is None:
+            header = next((v for k, v in params.headers.items() if k.lower() == "authorization"), None)
+            if header:
+                user, _ = await self.verify_header(header)
+        if user is None:
+            if self.policy.decide(ANONYMOUS, None, path, "find").allowed:
+                raise NotFound(f"Service '{path}' not found")
+            raise NotAuthenticated("Not authenticated")
 
     async def logout(self, id: Any, params: Params) -> dict[str, Any]:
         """``remove`` on ``authentication``: revoke the caller's token, end a connection's login."""

@@ -152,13 +152,13 @@ class RestTransport:
                 return handle, segments[cut:]
         return None
 
-    async def locate(self, segments: list[str]) -> tuple[ServiceHandle, list[str]]:
+    async def locate(self, segments: list[str], request: web.Request) -> tuple[ServiceHandle, list[str]]:
         """Like :meth:`registered`, else a dynamic service created for the first segment."""
         found = self.registered(segments)
         if found is not None:
             return found
         if 1 <= len(segments) <= 3:
-            return await self.app.resolve(segments[0]), segments[1:]
+            return await self.app.resolve(segments[0], self.params(request)), segments[1:]
         raise NotFound(f"Page not found: /{'/'.join(segments)}")
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -197,7 +197,7 @@ class RestTransport:
             segments = [unquote(s) if "%" in s else s for s in raw.split("/") if s]
             if not segments:
                 raise NotFound("Page not found: /")
-            handle, rest = self.registered(segments) or await self.locate(segments)
+            handle, rest = self.registered(segments) or await self.locate(segments, request)
             verb = request.method.upper()
             if len(rest) > 2:
                 raise NotFound(f"Page not found: {raw}")

@@ -138,7 +138,7 @@ class SocketIOTransport:
         given = len(args) - 1  # arguments after the path: the method's, then the query
         if given > spec.arity:
             raise BadRequest(f"Too many arguments for '{method}' method")
-        handle = self.app.services.get(path) or await self.app.resolve(path)
+        handle = self.app.services.get(path) or await self.app.resolve(path, self._caller(sid))
         names = spec.args
         values = [args[i + 1] if i < given else None for i in range(len(names))]  # missing ones are null
         query = (args[len(names) + 1] if given > len(names) else None) or {}
@@ -164,6 +164,13 @@ class SocketIOTransport:
                 log.error("error in %s.%s", ctx.path, method, exc_info=ctx.error)
             raise convert(ctx.error)
         return ctx.safe_result
+
+    def _caller(self, sid: str) -> Params:
+        """Who a connection is, for decisions made before its call (creating a dynamic service)."""
+        conn = self.app.connections.get(sid)
+        data = conn.data if conn else {}
+        return Params(provider="socketio", connection=conn, user=data.get("user"),
+                      authentication=data.get("authentication"), extra={"ip": data.get("ip")})
 
     async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
         if self._local_rooms is not None:

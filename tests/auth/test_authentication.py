@@ -13,7 +13,7 @@ import aiohttp
 import jwt
 import pytest
 
-from tests.auth.support import OK, PASSWORD, SECRET, AuthRestClient, auth_server, outcome, socket_as
+from tests.auth.support import OK, PASSWORD, SECRET, AuthRestClient, auth_server, client_as, outcome, socket_as
 from tests.conformance.clients import SocketClient
 
 
@@ -205,3 +205,30 @@ async def test_authentication_methods(tmp_path: Path) -> None:
                 assert (await outcome(client, method, "authentication", *args))[0] == 405
         finally:
             await client.close()
+
+
+@pytest.mark.parametrize("transport", ["rest", "socketio"])
+async def test_only_signed_in_callers_create_dynamic_services(tmp_path: Path, transport: str) -> None:
+    async with auth_server(tmp_path) as (srv, actors):
+        anonymous = await client_as(transport, srv.url, actors["anonymous"])
+        viewer = await client_as(transport, srv.url, actors["viewer"])
+        try:
+            code, err = await outcome(anonymous, "find", "brand-new", {})
+            assert code == 404 and err["message"] == "Service 'brand-new' not found"
+            assert "brand-new" not in srv.app.services
+            code, page = await outcome(viewer, "find", "brand-new", {})
+            assert code == OK and page["total"] == 0 and "brand-new" in srv.app.services
+            assert (await outcome(anonymous, "find", "brand-new", {}))[0] == OK  # it exists now
+        finally:
+            await anonymous.close()
+            await viewer.close()
+        async with aiohttp.ClientSession() as http, http.get(
+                f"{srv.url}/other-new", headers={"Authorization": "Bearer not-a-token"}) as resp:
+            assert resp.status == 401 and "other-new" not in srv.app.services
+
+
+async def test_anonymous_without_rules_is_told_to_log_in(tmp_path: Path) -> None:
+    config = f'[authentication]\nenabled = true\nsecret = "{SECRET}"\n'
+    async with auth_server(tmp_path, config=config) as (srv, _), aiohttp.ClientSession() as http:
+        async with http.get(f"{srv.url}/never-made") as resp:
+            assert resp.status == 401 and "never-made" not in srv.app.services
