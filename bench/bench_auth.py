@@ -95,6 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     wrk = ensure_wrk()
     rates: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name, config, credential in (("off", CONFIG, None), ("jwt", CONFIG + AUTH, "jwt"),
@@ -103,13 +104,16 @@ def main() -> None:
             try:
                 creds, ids = asyncio.run(prepare(server.url, credential is not None))
                 lua = scripts(work, name, ids, creds.get(credential) if credential else None)
-                rates[name] = {op: run_wrk(wrk, server.url, path, args.duration) for op, path in lua.items()}
+                runs = {op: run_wrk(wrk, server, path, args.duration) for op, path in lua.items()}
+                rates[name] = {op: r for op, (r, _) in runs.items()}
+                cpu[name] = {op: c for op, (_, c) in runs.items()}
             finally:
                 server.stop()
-    print(f"\nrequests/s, {args.duration} s per run, 64 connections (ratio to auth off)")
-    print(f"{'operation':<10}" + "".join(f"{n:>22}" for n in rates))
+    print(f"\nrequests/s, {args.duration} s per run, 64 connections (ratio to auth off; server CPU us/request)")
+    print(f"{'operation':<10}" + "".join(f"{n:>30}" for n in rates))
     for op in rates["off"]:
-        row = "".join(f"{rates[n][op]:>12.0f} ({rates[n][op] / rates['off'][op]:4.2f}x)" for n in rates)
+        row = "".join(f"{rates[n][op]:>12.0f} ({rates[n][op] / rates['off'][op]:4.2f}x, {cpu[n][op]:5.0f} us)"
+                      for n in rates)
         print(f"{op:<10}{row}")
 
 

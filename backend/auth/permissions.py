@@ -27,7 +27,7 @@ from typing import Any
 
 from ..config import ConfigError
 from ..errors import BadRequest
-from ..query import FILTERS, Cond, parse, split_path
+from ..query import FILTERS, And, Cmp, Cond, Or, parse, split_path
 from ..storage.matcher import MISSING, get_path, matches
 
 ACTIONS = ("find", "get", "create", "update", "patch", "remove")
@@ -81,15 +81,18 @@ class Rule:
     def unconditional(self) -> bool:
         return not self.static and not self.bindings
 
-    def conditions(self, user: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """The rule's query for ``user``; None when it cannot apply (no user, missing attribute)."""
+    def conditions(self, user: Mapping[str, Any] | None) -> tuple[dict[str, Any], Cond] | None:
+        """The rule's query for ``user`` and the same as a condition tree (built without a parse);
+        None when the rule cannot apply (no user, missing attribute)."""
         query = dict(self.static)
+        parts: list[Cond] = [self.static_cond] if self.static_cond is not None else []
         for path, attr in self.bindings:
             value = user.get(attr) if user else None
             if value is None or isinstance(value, (dict, list, bool)):
                 return None
             query[path] = value
-        return query
+            parts.append(Cmp(split_path(path), "$eq", value))
+        return query, parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,7 @@ class Decision:
 
     allowed: bool
     query: dict[str, Any] | None = None
-
-    @property
-    def cond(self) -> Cond | None:
-        return None if self.query is None else parse(self.query).where
+    cond: Cond | None = None  # ``query`` as a condition tree, for checks on records
 
 
 DENY = Decision(False)
@@ -137,15 +137,19 @@ class Policy:
     def decide(self, role: str, user: Mapping[str, Any] | None, service: str, action: str) -> Decision:
         """May ``user`` (of ``role``) do ``action`` on ``service``, and on which records?"""
         queries: list[dict[str, Any]] = []
+        conds: list[Cond] = []
         for rule in self.rules(role, service, action):
             if rule.unconditional:
                 return ALLOW_ALL
-            query = rule.conditions(user)
-            if query is not None and query not in queries:
-                queries.append(query)
+            found = rule.conditions(user)
+            if found is not None and found[0] not in queries:
+                queries.append(found[0])
+                conds.append(found[1])
         if not queries:
             return DENY
-        return Decision(True, queries[0] if len(queries) == 1 else {"$or": queries})
+        if len(queries) == 1:
+            return Decision(True, queries[0], conds[0])
+        return Decision(True, {"$or": queries}, Or(tuple(conds)))
 
     def record_channels(self, service: str, record: Mapping[str, Any], id_field: str) -> list[str]:
         """The channels whose connections may read ``record`` (events are sent there)."""

@@ -52,3 +52,25 @@ def test_record_and_user_channels() -> None:
     assert channel_name("editor", [("_id", "5")]) != channel_name("editor", [("_id", 5)])
     # a record without the owner field reaches only the unconditional readers
     assert policy.record_channels("runs", {"_id": "r2"}, "_id") == ["role:admin"]
+
+
+def test_decision_cond_is_its_query() -> None:
+    """The condition tree a decision carries (built without a parse) means what its query means."""
+    from backend.query import parse
+    from backend.storage.matcher import matches
+
+    policy = load_policy({"roles": {"reviewer": [{"actions": ["read"], "where": {"stage": {"$in": ["a", "b"]},
+                                                                               "userId": "$user._id"}},
+                                                 {"actions": ["read"], "where": {"public": True}}]}},
+                         signup_open=False)
+    records = [{"_id": "1", "userId": UID, "stage": "a"}, {"_id": "2", "userId": UID, "stage": "c"},
+               {"_id": "3", "userId": "other", "stage": "a", "public": True}, {"_id": "4", "public": 1},
+               {"_id": "5"}, {"_id": UID}]
+    for role, service in (("editor", "runs"), ("viewer", "runs"), ("reviewer", "runs"), ("editor", "users")):
+        for action in ("get", "patch"):
+            d = policy.decide(role, USER, service, action)
+            if d.query is None:
+                continue
+            for record in records:
+                assert matches(record, d.cond, "_id") == matches(record, parse(d.query).where, "_id"), (
+                    role, service, action, record)
