@@ -165,6 +165,9 @@ class App:
         self.started = False
         self.auth_enabled = False  # set by the authentication plugin; announced in socket.io `init`
         self.owner_field: str | None = None  # with authentication on, the field naming a record's owner
+        # Set by a transport whose events reach other processes (socket.io over Redis): then an event
+        # is published even when this process holds no real-time connection.
+        self.events_leave_process = False
         # May refuse a caller the creation of a dynamic service (authentication: anonymous callers).
         self.creation_guard: Callable[[str, Params], Awaitable[None]] | None = None
 
@@ -238,8 +241,8 @@ class App:
         handle = ctx.service
         own = handle._listeners.get(event)
         publisher = handle.publisher or self.publisher
-        if publisher is None or not self._dispatchers:
-            publisher = None
+        if publisher is None or not self._dispatchers or not (self.connections or self.events_leave_process):
+            publisher = None  # nobody could hear it: choosing channels (permission checks) is skipped
         name = f"{ctx.path} {event}"
         for record in records:
             if own or self._event_listeners:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from backend.app import App
+from backend.channels import Connection
 from backend.errors import BadRequest, MethodNotAllowed
 from backend.hooks import HookContext, Params
 
@@ -143,3 +144,28 @@ async def test_a_method_without_hooks_still_captures_errors_and_emits() -> None:
     assert ctx.error is None and ctx.result == {"ok": 1} and events == [("echo", "created", {"ok": 1})]
     ctx = await svc.call("get", params=Params())  # a missing id is None, as before
     assert ctx.result == {"id": None}
+
+
+async def test_publisher_runs_only_when_someone_could_hear() -> None:
+    """Choosing channels may cost permission checks: with no real-time connection in this process and
+    no transport carrying events to others, it is skipped; in-process listeners still hear."""
+    app, chosen, sent, heard = App(), [], [], []
+
+    async def nothing(_: str) -> None:
+        return None
+
+    async def dispatch(name: str, data: Any, channels: Any) -> None:
+        sent.append(name)
+
+    app.publish(lambda rec, ctx: chosen.append(rec) or ["all"])
+    app.on_dispatch(dispatch)
+    app.on_event(lambda *a: heard.append(a[1]))
+    svc = await app.use("echo", Echo())
+    await svc.create({"a": 1})
+    assert (chosen, sent, heard) == ([], [], ["created"])
+    app.events_leave_process = True  # socket.io over Redis: other processes may hold listeners
+    await svc.create({"a": 2})
+    app.events_leave_process = False
+    await app.connected(Connection("c1", "socketio", nothing, nothing))
+    await svc.create({"a": 3})
+    assert chosen == [{"a": 2}, {"a": 3}] and sent == ["echo created"] * 2

@@ -80,6 +80,7 @@ class SocketIOTransport:
         app.on_dispatch(self.dispatch)
         if manager is not None:
             app.set_signal_fanout(self.fan_out_signal)
+            app.events_leave_process = True
 
     def attach(self, web_app: web.Application, wrap: Callable[[Handler], Handler] | None = None) -> None:
         """Serve ``/socket.io/`` (Engine.IO's GET, POST and OPTIONS), each through ``wrap`` when given."""
