@@ -1,11 +1,15 @@
-"""Baseline servers for ``bench/bench_core.py --baseline``: the floor under Plume's REST get.
+"""Baseline servers for ``bench/bench_core.py --baseline``: the floors under Plume's get.
 
     python bench/baselines.py bare PORT                 # bare aiohttp: one catch-all, a constant body
+    python bench/baselines.py bare-sio PORT             # stock python-socketio on aiohttp: every event
+                                                        # acked with a constant record
     python bench/baselines.py const PORT DATA_DIR CFG   # plume serve, plus /const: a service whose
                                                         # get returns a constant record (no storage)
 
-``bare`` is what aiohttp alone costs per request on this machine; ``const`` adds Plume's transport,
-hooks and service call without storage; Plume's own ``GET /items/<id>`` adds the SQLite read.
+``bare`` is what aiohttp alone costs per request on this machine, ``bare-sio`` what python-socketio
+(which ARCHITECTURE.md prescribes) alone costs per socket.io call, with its default settings;
+``const`` adds Plume's transport, hooks and service call without storage; Plume's own
+``GET /items/<id>`` adds the SQLite read.
 """
 
 from __future__ import annotations
@@ -38,13 +42,34 @@ def bare(port: int) -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
+    _uvloop()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def bare_sio(port: int) -> None:
+    import socketio
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+
+    async def call(event: str, sid: str, *args: Any) -> tuple[None, dict[str, Any]]:
+        return None, RECORD
+
+    sio.on("*", call)
+    app = web.Application()
+    sio.attach(app)
+    _uvloop()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def _uvloop() -> None:
+    """The event loop ``plume serve`` runs on, where it is installed."""
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 def const(port: int, data_dir: str, config: str) -> int:
@@ -68,7 +93,9 @@ if __name__ == "__main__":
     kind, rest = sys.argv[1], sys.argv[2:]
     if kind == "bare":
         bare(int(rest[0]))
+    elif kind == "bare-sio":
+        bare_sio(int(rest[0]))
     elif kind == "const":
         sys.exit(const(int(rest[0]), rest[1], rest[2]))
     else:
-        sys.exit(f"unknown baseline {kind!r} (bare or const)")
+        sys.exit(f"unknown baseline {kind!r} (bare, bare-sio or const)")

@@ -193,8 +193,8 @@ def run_wrk(wrk: str, server: Server, script: Path, duration: int) -> tuple[floa
     return rate, 1e6 * used / max(count, 1)
 
 
-def run_sio(ref: Path, url: str, ids_file: Path, calls: int, inflight: int) -> float:
-    out = sh(["node", "sio_bench.js", url, str(ids_file), str(calls), str(inflight)], cwd=ref, timeout=600)
+def run_sio(ref: Path, url: str, ids_file: Path, calls: int, inflight: int, path: str = "items") -> float:
+    out = sh(["node", "sio_bench.js", url, str(ids_file), str(calls), str(inflight), path], cwd=ref, timeout=600)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
 
 
@@ -253,8 +253,11 @@ def start_baseline(kind: str, work: Path) -> Server:
     return Server(kind, cmd, port, work / f"{kind}.log", REPO)
 
 
-def baselines(wrk: str, work: Path, duration: int) -> list[str]:
-    """The get load (random paths, 64 connections) against the floors under Plume's get."""
+def baselines(wrk: str, work: Path, duration: int, sio: list[tuple[str, int, int]], ref: Path,
+              ids_file: Path) -> list[str]:
+    """The floors under Plume's get, each with the load Plume had: REST (random paths, 64
+    connections) against bare aiohttp and a constant Plume service; and each socket.io run of
+    ``sio`` (label, calls, in flight) against stock python-socketio and that constant service."""
     script = work / "const.lua"
     script.write_text('request = function() return wrk.format("GET", "/const/" .. math.random(1000)) end\n')
     lines = []
@@ -264,7 +267,17 @@ def baselines(wrk: str, work: Path, duration: int) -> list[str]:
             rate, cpu = run_wrk(wrk, srv, script, duration)
         finally:
             srv.stop()
-        lines.append(f"  {label:<40}{rate:>10.0f} req/s  {cpu:6.1f} us/req")
+        lines.append(f"  {'REST get':<18}{label:<40}{rate:>10.0f} req/s  {cpu:6.1f} us/req")
+    sio_floors = (("bare-sio", "stock python-socketio, constant ack"),
+                  ("const", "Plume, constant service (no storage)"))
+    for kind, label in sio_floors if sio else ():
+        srv = start_baseline(kind, work)
+        try:
+            for run, calls, inflight in sio:
+                rate = run_sio(ref, srv.url, ids_file, calls, inflight, "const")
+                lines.append(f"  {run:<18}{label:<40}{rate:>10.0f} calls/s")
+        finally:
+            srv.stop()
     return lines
 
 
@@ -304,10 +317,10 @@ def main() -> None:
             rows.append((f"REST {op}", rate["plume"], rate["feathers"], f"{cpu['plume']:.0f} / {cpu['feathers']:.0f}"))
             print(f"  {op}: plume {rate['plume']:.0f}/s ({cpu['plume']:.1f} us/req)  "
                   f"feathers {rate['feathers']:.0f}/s ({cpu['feathers']:.1f} us/req)", flush=True)
-        for key, label, calls, inflight in (("sio-seq", "socket.io get sequential", 3000, 1),
-                                            ("sio-50", "socket.io get 50 in flight", args.sio_calls, 50)):
-            if key not in only:
-                continue
+        sio_runs = [(label, calls, inflight) for key, label, calls, inflight in (
+            ("sio-seq", "socket.io get sequential", 3000, 1),
+            ("sio-50", "socket.io get 50 in flight", args.sio_calls, 50)) if key in only]
+        for label, calls, inflight in sio_runs:
             rate = {}
             for name, srv in servers.items():
                 ids_file = work / f"{name}-ids.json"
@@ -323,7 +336,11 @@ def main() -> None:
     finally:
         feathers.stop()
         plume.stop()
-    baseline_lines = baselines(wrk, work, args.duration) if args.baseline else []
+    baseline_lines = []
+    if args.baseline:
+        short = [(label.replace("socket.io get ", "sio ").replace("sequential", "seq"), calls, inflight)
+                 for label, calls, inflight in sio_runs]
+        baseline_lines = baselines(wrk, work, args.duration, short, ref, work / "plume-ids.json")
 
     big_lines: list[str] = []
     if args.big:
@@ -345,7 +362,7 @@ def main() -> None:
     for op, p, f, cpu in rows:
         print(f"{op:<30}{p:>14.0f}{f:>16.0f}{p / f:>8.2f}  {'OK' if p >= f else 'MISSED':<15}{cpu}")
     if baseline_lines:
-        print("floor under the REST get (same load, GET of a constant record):")
+        print("floors under Plume's get (same loads, a constant record; python-socketio is ARCHITECTURE's choice):")
         print("\n".join(baseline_lines))
     for line in big_lines:
         print(line)

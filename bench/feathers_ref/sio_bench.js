@@ -1,11 +1,12 @@
 // socket.io round-trip load for bench/bench_core.py: `get` calls in the Feathers socket protocol.
-// Usage: node sio_bench.js <url> <ids.json> <calls> <in-flight>; prints {calls, seconds, rate, p50_ms}.
+// Usage: node sio_bench.js <url> <ids.json> <calls> <in-flight> [service path, default items]; prints {calls, seconds, rate, p50_ms}.
 'use strict';
 
 const fs = require('fs');
 const io = require('socket.io-client');
 
-const [url, idsFile, callsArg, inflightArg] = process.argv.slice(2);
+const [url, idsFile, callsArg, inflightArg, pathArg] = process.argv.slice(2);
+const path = pathArg || 'items';
 const ids = JSON.parse(fs.readFileSync(idsFile, 'utf8'));
 const calls = Number(callsArg);
 const inflight = Number(inflightArg);
@@ -14,7 +15,7 @@ function call(socket) {
   const id = ids[Math.floor(Math.random() * ids.length)];
   const start = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    socket.emit('get', 'items', id, {}, (err, result) => {
+    socket.emit('get', path, id, {}, (err, result) => {
       if (err || !result) return reject(new Error(JSON.stringify(err)));
       resolve(Number(process.hrtime.bigint() - start) / 1e6);
     });
