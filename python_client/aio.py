@@ -45,19 +45,19 @@ class AsyncService:
 
     async def find(self, params: Params = None) -> Any:
         """Records matching ``params["query"]``: a page ``{total, limit, skip, data}`` (or a list)."""
-        return await self.store.http.call(rest_call("find", self.path, params=params), repeatable=True)
+        return await self.store.http.call(rest_call("find", self.path, params=params))
 
     async def get(self, id: Any, params: Params = None) -> Any:
         """The record ``id``."""
-        return await self.store.http.call(rest_call("get", self.path, id, params=params), repeatable=True)
+        return await self.store.http.call(rest_call("get", self.path, id, params=params))
 
     async def create(self, data: Any, params: Params = None) -> Any:
         """Create a record; repeated after a lost answer only when ``data`` carries its id."""
         data = conform_dict(data)
         record_id = data.get(self.id_field) if isinstance(data, dict) else None
         try:
-            return await self.store.http.call(rest_call("create", self.path, data=data, params=params),
-                                              repeatable=record_id is not None)
+            return await self.store.http.call(rest_call("create", self.path, data=data, params=params,
+                                                        id_field=self.id_field))
         except Conflict as exc:
             if record_id is not None and exc.attempts > 1:
                 return await self.get(record_id)
@@ -65,17 +65,15 @@ class AsyncService:
 
     async def update(self, id: Any, data: Any, params: Params = None) -> Any:
         """Replace record ``id`` with ``data``."""
-        return await self.store.http.call(rest_call("update", self.path, id, conform_dict(data), params),
-                                          repeatable=True)
+        return await self.store.http.call(rest_call("update", self.path, id, conform_dict(data), params))
 
     async def patch(self, id: Any, data: Any, params: Params = None) -> Any:
-        """Merge ``data`` into record ``id`` (``None``: every record matching the query)."""
-        return await self.store.http.call(rest_call("patch", self.path, id, conform_dict(data), params),
-                                          repeatable=True)
+        """Merge ``data`` into record ``id`` (``None``: every record matching the query, never repeated)."""
+        return await self.store.http.call(rest_call("patch", self.path, id, conform_dict(data), params))
 
     async def remove(self, id: Any, params: Params = None) -> Any:
-        """Remove record ``id`` (``None``: every record matching the query)."""
-        return await self.store.http.call(rest_call("remove", self.path, id, params=params), repeatable=True)
+        """Remove record ``id`` (``None``: every record matching the query, never repeated)."""
+        return await self.store.http.call(rest_call("remove", self.path, id, params=params))
 
     async def items(self, query: dict[str, Any] | None = None, *,
                     page_size: int = DEFAULT_PAGE) -> AsyncIterator[dict[str, Any]]:
@@ -138,8 +136,7 @@ class AsyncDataStore:
 
     async def login(self, email: str, password: str) -> dict[str, Any]:
         """Authenticate with the local strategy; returns ``{accessToken, authentication, user}``."""
-        result = await self.http.call(rest_call("create", AUTH_PATH, data=login_body(email, password)),
-                                      repeatable=False)
+        result = await self.http.call(rest_call("create", AUTH_PATH, data=login_body(email, password)))
         self.credentials.set_token(token_of(result))
         self.user = result.get("user")
         if self._realtime is not None:

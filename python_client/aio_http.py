@@ -65,10 +65,10 @@ class AsyncHttpClient:
     def url(self, path: str, query: str = "") -> str:
         return self.location + path.lstrip("/") + (f"?{query}" if query else "")
 
-    async def call(self, call: RestCall, *, repeatable: bool) -> Any:
-        """Send one service call and return its decoded result."""
+    async def call(self, call: RestCall) -> Any:
+        """Send one service call (retried only if ``call.repeatable``) and return its decoded result."""
         body = None if call.body is None and call.verb in ("GET", "DELETE") else to_json(call.body)
-        return await self.request(call.verb, call.path, query=call.query, data=body, repeatable=repeatable,
+        return await self.request(call.verb, call.path, query=call.query, data=body, repeatable=call.repeatable,
                                   headers={"Content-Type": "application/json"} if body is not None else None)
 
     async def upload(self, path: str, parts: list[FilePart]) -> Any:

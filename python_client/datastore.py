@@ -55,7 +55,7 @@ class DataStore:
         Returns the server's ``{accessToken, authentication, user}``. Raises NotAuthenticated when
         the credentials are refused.
         """
-        result = self.http.call(rest_call("create", AUTH_PATH, data=login_body(email, password)), repeatable=False)
+        result = self.http.call(rest_call("create", AUTH_PATH, data=login_body(email, password)))
         self.credentials.set_token(token_of(result))
         self.user = result.get("user")
         if self._realtime is not None:

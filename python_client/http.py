@@ -57,12 +57,12 @@ class HttpClient:
     def url(self, path: str, query: str = "") -> str:
         return self.location + path.lstrip("/") + (f"?{query}" if query else "")
 
-    def call(self, call: RestCall, *, repeatable: bool) -> Any:
-        """Send one service call and return its decoded result."""
+    def call(self, call: RestCall) -> Any:
+        """Send one service call (retried only if ``call.repeatable``) and return its decoded result."""
         body = None if call.body is None and call.verb in ("GET", "DELETE") else to_json(call.body)
         return self.request(call.verb, call.path, query=call.query, data=body,
                             headers={"Content-Type": "application/json"} if body is not None else None,
-                            repeatable=repeatable)
+                            repeatable=call.repeatable)
 
     def upload(self, path: str, body_factory: Callable[[], MultipartBody]) -> Any:
         """``POST <path>`` with a multipart body (a new one per attempt); not repeatable once sent."""

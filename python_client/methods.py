@@ -27,6 +27,20 @@ class MethodSpec:
     # only repeated when its data carries an id (see python_client.retry).
     idempotent: bool
 
+    def repeatable(self, id: Any = None, data: Any = None, id_field: str = "_id") -> bool:
+        """May this call be sent again when its answer was lost, or was a 429/5xx (:mod:`python_client.retry`)?
+
+        An idempotent method is, when it names its record: a query-wide ``patch(None, ...)`` or
+        ``remove(None, ...)`` may match other records the second time (created or changed in
+        between), so it is sent once. A ``create`` is, when its data carries its id: a repeat
+        then answers 409 instead of making a second record.
+        """
+        if self.with_id == "optional" and id is None:
+            return False
+        if self.idempotent:
+            return True
+        return isinstance(data, dict) and data.get(id_field) is not None
+
 
 METHODS: dict[str, MethodSpec] = {
     m.name: m
@@ -45,18 +59,23 @@ EVENTS: tuple[str, ...] = tuple(m.event for m in METHODS.values() if m.event)
 
 @dataclass(frozen=True)
 class RestCall:
-    """One HTTP request for a service call: verb, path (after the location), query string, JSON body."""
+    """One HTTP request for a service call: verb, path (after the location), query string, JSON body,
+    and whether it may be sent again (:meth:`MethodSpec.repeatable`)."""
 
     verb: str
     path: str
     query: str
     body: Any
     method: str
+    repeatable: bool
 
 
 def rest_call(method: str, service: str, id: Any = None, data: Any = None,
-              params: dict[str, Any] | None = None) -> RestCall:
-    """The REST request of ``service.<method>(...)``; ``params`` is Feathers' ``{"query": {...}}``."""
+              params: dict[str, Any] | None = None, *, id_field: str = "_id") -> RestCall:
+    """The REST request of ``service.<method>(...)``; ``params`` is Feathers' ``{"query": {...}}``.
+
+    ``id_field`` names the id inside ``data`` (a create carrying it may be repeated).
+    """
     spec = METHODS[method]
     path = service.strip("/")
     if id is not None:
@@ -66,4 +85,5 @@ def rest_call(method: str, service: str, id: Any = None, data: Any = None,
     query = (params or {}).get("query") or {}
     if not isinstance(query, dict):
         raise TypeError("params['query'] must be a dict")
-    return RestCall(spec.http_verb, path, encode_query(query), data if "data" in spec.args else None, method)
+    body = data if "data" in spec.args else None
+    return RestCall(spec.http_verb, path, encode_query(query), body, method, spec.repeatable(id, body, id_field))

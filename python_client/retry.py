@@ -5,9 +5,11 @@ A call is repeated only when repeating it is safe:
 * the request never reached the server (connection refused, unknown host, connect timeout):
   any call, uploads and creates included;
 * the server may have received it (reset mid-way, no answer in time) or answered 429 or a 5xx
-  (except 501, which is permanent): only idempotent calls — find, get, update, patch, remove,
-  and a create whose data carries its own id (a repeat then answers 409, which the client reads
-  as "already created", see :mod:`python_client.http`).
+  (except 501, which is permanent): only idempotent calls — find, get, and update, patch, remove
+  of one record (not the query-wide ``patch(None, ...)``/``remove(None, ...)``), and a create
+  whose data carries its own id (a repeat then answers 409, which the client reads as "already
+  created", see :mod:`python_client.http`). The method table decides
+  (:meth:`python_client.methods.MethodSpec.repeatable`).
 """
 
 from __future__ import annotations

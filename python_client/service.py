@@ -40,11 +40,11 @@ class Service:
     # ------------------------------------------------------------------ the six methods
     def find(self, params: Params = None) -> Any:
         """Records matching ``params["query"]``: a page ``{total, limit, skip, data}`` (or a list)."""
-        return self.store.http.call(rest_call("find", self.path, params=params), repeatable=True)
+        return self.store.http.call(rest_call("find", self.path, params=params))
 
     def get(self, id: Any, params: Params = None) -> Any:
         """The record ``id`` (NotFound if it does not exist or does not match the query)."""
-        return self.store.http.call(rest_call("get", self.path, id, params=params), repeatable=True)
+        return self.store.http.call(rest_call("get", self.path, id, params=params))
 
     def create(self, data: Any, params: Params = None) -> Any:
         """Create one record (or several from a list) and return it.
@@ -55,8 +55,8 @@ class Service:
         data = conform_dict(data)
         record_id = data.get(self.id_field) if isinstance(data, dict) else None
         try:
-            return self.store.http.call(rest_call("create", self.path, data=data, params=params),
-                                        repeatable=record_id is not None)
+            return self.store.http.call(rest_call("create", self.path, data=data, params=params,
+                                                  id_field=self.id_field))
         except Conflict as exc:
             if record_id is not None and exc.attempts > 1:
                 return self.get(record_id)
@@ -64,15 +64,15 @@ class Service:
 
     def update(self, id: Any, data: Any, params: Params = None) -> Any:
         """Replace record ``id`` with ``data`` (the id is kept)."""
-        return self.store.http.call(rest_call("update", self.path, id, conform_dict(data), params), repeatable=True)
+        return self.store.http.call(rest_call("update", self.path, id, conform_dict(data), params))
 
     def patch(self, id: Any, data: Any, params: Params = None) -> Any:
-        """Merge ``data`` into record ``id`` (``id=None``: every record matching the query)."""
-        return self.store.http.call(rest_call("patch", self.path, id, conform_dict(data), params), repeatable=True)
+        """Merge ``data`` into record ``id`` (``id=None``: every record matching the query, never repeated)."""
+        return self.store.http.call(rest_call("patch", self.path, id, conform_dict(data), params))
 
     def remove(self, id: Any, params: Params = None) -> Any:
-        """Remove record ``id`` (``id=None``: every record matching the query) and return it."""
-        return self.store.http.call(rest_call("remove", self.path, id, params=params), repeatable=True)
+        """Remove record ``id`` (``id=None``: every record matching the query, never repeated) and return it."""
+        return self.store.http.call(rest_call("remove", self.path, id, params=params))
 
     def items(self, query: dict[str, Any] | None = None, *, page_size: int = DEFAULT_PAGE) -> Iterator[dict[str, Any]]:
         """Every record matching ``query``, in order, across pages (see :mod:`python_client.paging`)."""

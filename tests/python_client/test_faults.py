@@ -104,6 +104,33 @@ def test_lost_answers_of_idempotent_calls_are_repeated(proxy: FaultProxy, name: 
             svc.remove(rec["_id"])
 
 
+def test_query_wide_writes_are_never_repeated(proxy: FaultProxy, name: str) -> None:
+    with DataStore(proxy.url, retry=FAST) as store:
+        svc = store.service(name)
+        rec = svc.create({"x": 1})
+        proxy.then(BUSY)
+        with pytest.raises(Unavailable) as patched:
+            svc.patch(None, {"x": 2}, {"query": {"x": 1}})  # may match other records the second time
+        proxy.then(BUSY)
+        with pytest.raises(Unavailable) as removed:
+            svc.remove(None, {"query": {"x": 1}})
+        assert patched.value.attempts == removed.value.attempts == 1
+        proxy.then(BUSY)
+        assert svc.patch(rec["_id"], {"x": 3})["x"] == 3  # one record, by id: repeated
+    assert [s.action for s in proxy.requests("PATCH")] == [BUSY, BUSY, "forward"]
+    assert [s.action for s in proxy.requests("DELETE")] == [BUSY]
+
+
+async def test_the_async_client_does_not_repeat_query_wide_writes(server: Running, name: str) -> None:
+    async with FaultProxy(server.url) as proxy, AsyncDataStore(proxy.url, retry=FAST) as store:
+        svc = store.service(name)
+        await svc.create({"x": 1})
+        proxy.then(BUSY)
+        with pytest.raises(Unavailable) as info:
+            await svc.remove(None, {"query": {"x": 1}})
+        assert info.value.attempts == 1 and len(proxy.requests("DELETE")) == 1
+
+
 def test_timeouts(proxy: FaultProxy, name: str) -> None:
     with DataStore(proxy.url, timeout=0.3, retry=RetryPolicy(attempts=2, backoff=0.01)) as store:
         proxy.then("hang", "hang")

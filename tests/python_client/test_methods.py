@@ -29,6 +29,20 @@ def test_rest_calls() -> None:
         rest_call("get", "runs")
 
 
+def test_which_calls_may_be_repeated() -> None:
+    """From the table: idempotent methods naming their record, and creates carrying their id."""
+    assert rest_call("find", "runs").repeatable and rest_call("get", "runs", "a").repeatable
+    for method in ("update", "patch"):
+        assert rest_call(method, "runs", "a", {"x": 1}).repeatable
+        assert not rest_call(method, "runs", None, {"x": 1}, {"query": {"k": 1}}).repeatable  # query-wide
+    assert rest_call("remove", "runs", "a").repeatable
+    assert not rest_call("remove", "runs", None, params={"query": {"k": 1}}).repeatable
+    assert not rest_call("create", "runs", data={"x": 1}).repeatable
+    assert rest_call("create", "runs", data={"_id": "a", "x": 1}).repeatable
+    assert rest_call("create", "runs", data={"key": "a"}, id_field="key").repeatable
+    assert not rest_call("create", "runs", data=[{"_id": "a"}]).repeatable
+
+
 def test_queries_read_back_as_sent() -> None:
     query = {"age": {"$gt": 3, "$in": [1, 2]}, "$sort": {"name": -1, "_id": 1}, "$select": ["a", "b"],
              "$or": [{"x": "a&b=c"}, {"y": "é/?"}], "$and": [{"n": None}, {"t": True}], "$limit": 5}
