@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,8 +44,13 @@ def remote_format(fmt: str) -> str:
 
 
 def checkpoint_basename(epoch: Any) -> str:
-    """Marcelle's checkpoint file names: ``model_checkpoint_epoch=<n>`` or ``model_checkpoint_final``."""
-    return f"model_checkpoint_epoch={epoch}" if isinstance(epoch, int) else "model_checkpoint_final"
+    """Marcelle's checkpoint file names: ``model_checkpoint_epoch=<n>`` or ``model_checkpoint_final``.
+
+    Any integer counts (a numpy ``int64`` from a training loop too); ``bool`` is not an epoch.
+    """
+    if isinstance(epoch, numbers.Integral) and not isinstance(epoch, bool):
+        return f"model_checkpoint_epoch={int(epoch)}"
+    return "model_checkpoint_final"
 
 
 def model_path(path: str | os.PathLike[str], fmt: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from python_client.ids import object_id
+from python_client.model_files import checkpoint_basename
 from python_client.utils import conform_dict, to_json
 
 
@@ -40,3 +41,10 @@ def test_object_ids_are_unique_and_server_shaped() -> None:
     ids = {object_id() for _ in range(10_000)}
     assert len(ids) == 10_000
     assert all(len(i) == 24 and int(i, 16) >= 0 for i in ids)
+
+
+def test_checkpoint_file_names_take_any_integer_epoch() -> None:
+    for epoch in (3, np.int64(3), np.int32(3), np.uint8(3)):  # a training loop's counter may be numpy's
+        assert checkpoint_basename(epoch) == "model_checkpoint_epoch=3"
+    for other in ("final", None, True, 2.5):
+        assert checkpoint_basename(other) == "model_checkpoint_final"
