@@ -204,13 +204,17 @@ class App:
         if self.creation_guard is not None and params is not None:
             await self.creation_guard(path, params)
         lock = self._creating.setdefault(path, asyncio.Lock())
-        async with lock:
-            if path not in self.services:
-                service = await self.service_factory(path)
-                if service is None:
-                    raise NotFound(f"Service '{path}' not found")
-                if path not in self.services:  # the factory may have registered it itself
-                    await self.use(path, service)
+        try:
+            async with lock:
+                if path not in self.services:
+                    service = await self.service_factory(path)
+                    if service is None:
+                        raise NotFound(f"Service '{path}' not found")
+                    if path not in self.services:  # the factory may have registered it itself
+                        await self.use(path, service)
+        finally:
+            if not lock.locked() and self._creating.get(path) is lock:
+                del self._creating[path]  # no lock per refused path kept (callers may name any)
         return self.services[path]
 
     # ------------------------------------------------------------------ hooks and events

@@ -169,3 +169,19 @@ async def test_publisher_runs_only_when_someone_could_hear() -> None:
     await app.connected(Connection("c1", "socketio", nothing, nothing))
     await svc.create({"a": 3})
     assert chosen == [{"a": 2}, {"a": 3}] and sent == ["echo created"] * 2
+
+
+async def test_refused_dynamic_paths_leave_nothing_behind() -> None:
+    """Callers may name any path: one the factory refuses keeps no per-path state."""
+    from backend.errors import NotFound
+
+    app = App()
+
+    async def refuse(path: str) -> None:
+        return None
+
+    app.service_factory = refuse
+    for i in range(50):
+        with pytest.raises(NotFound):
+            await app.resolve(f"nope{i}")
+    assert app._creating == {}

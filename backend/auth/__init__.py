@@ -22,7 +22,7 @@ from ..hooks import Params
 from .apikeys import API_KEY_HOOKS
 from .authenticator import Authenticator
 from .authorize import AUTH_PATH, authorize_hooks
-from .permissions import load_policy
+from .permissions import KEY_OWNER, load_policy
 from .settings import AuthSettings, auth_settings
 from .stores import EMAILS, REVOKED, EmailClaims, Revocations, internal_adapter
 from .users import user_hooks
@@ -60,12 +60,13 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     users = await use_stored(app, "users", schema="users", indexes=["email"])
     if users.service.id_field != "_id":
         raise ConfigError("[services.users] id: the users service keeps the id field _id")
-    keys = await use_stored(app, "api-keys", indexes=["userId"])
+    keys = await use_stored(app, "api-keys", indexes=[KEY_OWNER])
     auth.users, auth.keys = users.service, keys.service
     auth.claims = EmailClaims(await internal_adapter(app, EMAILS), auth.users)
     auth.revocations = Revocations(await internal_adapter(app, REVOKED))
 
     users.options["owner_field"] = None  # a user is nobody's record
+    keys.options["owner_field"] = KEY_OWNER
     users.hooks(user_hooks(auth))
     keys.hooks(API_KEY_HOOKS)
     keys.publish(auth.publisher(hidden=("key",)))
@@ -107,6 +108,7 @@ def _purge_revocations(app: App, auth: Authenticator) -> None:
     async def stop() -> None:
         if task is not None:
             task.cancel()
+            await asyncio.gather(task, return_exceptions=True)  # gone before the storage closes
 
     app.on_setup(start)
     app.on_teardown(stop)

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import BadRequest, MethodNotAllowed
 from ..hooks import HookContext
 from ..storage.base import new_id
+from .permissions import KEY_OWNER as OWNER
 from .protect import hide, refuse_queries_on
 
 PREFIX = "plume_"
@@ -30,6 +31,7 @@ _KEY_FIELD = "plume_api_key"  # where the before hook leaves the new key for the
 
 
 def digest(secret: str) -> str:
+    """What is stored of a key's secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -44,8 +46,19 @@ def key_matches(doc: Mapping[str, Any], secret: str) -> bool:
     stored = doc.get("digest")
     if not isinstance(stored, str) or not hmac.compare_digest(stored, digest(secret)):
         return False
+    return not key_expired(doc)
+
+
+def expires_at(doc: Mapping[str, Any]) -> float | None:
+    """The UNIX time at which the key of ``doc`` expires, or None if it never does."""
     expires = doc.get("expiresAt")
-    return not (isinstance(expires, str) and _parse_time(expires) <= datetime.now(UTC))
+    return _parse_time(expires).timestamp() if isinstance(expires, str) else None
+
+
+def key_expired(doc: Mapping[str, Any]) -> bool:
+    """True once the key of ``doc`` is past its ``expiresAt``."""
+    at = expires_at(doc)
+    return at is not None and at <= datetime.now(UTC).timestamp()
 
 
 def _parse_time(value: str) -> datetime:
@@ -61,7 +74,7 @@ async def make_key(ctx: HookContext) -> None:
     data = ctx.data
     if not isinstance(data, dict):
         raise BadRequest("Data must be an object")
-    extra = set(data) - ALLOWED_FIELDS - {"userId", "createdAt", "updatedAt"}
+    extra = set(data) - ALLOWED_FIELDS - {OWNER, "createdAt", "updatedAt"}
     if extra:
         raise BadRequest(f"Unknown API key field(s) {sorted(extra)}; allowed: name, expiresAt")
     name = data.get("name", "")

@@ -20,9 +20,9 @@ from ..app import App
 from ..channels import Channel, Connection
 from ..errors import BadRequest, NotAuthenticated, NotFound
 from ..hooks import HookContext, Params
-from ..query import Cmp, IdIn, Query
+from ..query import Cmp, Query
 from ..storage.base import StorageAdapter
-from .apikeys import PREFIX, key_matches, parse_key
+from .apikeys import OWNER, PREFIX, expires_at, key_expired, key_matches, parse_key
 from .authorize import AUTH_PATH, FULL_RECORDS, caller_role
 from .passwords import Passwords
 from .permissions import ANONYMOUS, Policy
@@ -30,6 +30,7 @@ from .protect import without
 from .settings import AuthSettings
 from .stores import EmailClaims, Revocations
 from .throttle import LoginThrottle
+from .tokens import Tokens
 from .users import SECRET_FIELDS
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ class Authenticator:
     """The authentication state of one app: strategies, stores and connection logins."""
 
     def __init__(self, app: App, settings: AuthSettings, policy: Policy) -> None:
-        from .tokens import Tokens
-
         self.app = app
         self.settings = settings
         self.policy = policy
@@ -53,15 +52,12 @@ class Authenticator:
         self.keys: StorageAdapter
         self.claims: EmailClaims
         self.revocations: Revocations
+        self._closing: set[asyncio.Task[None]] = set()  # expired logins being closed (kept from the GC)
 
     # ------------------------------------------------------------------ identities
-    async def _doc(self, adapter: StorageAdapter, key: str) -> dict[str, Any] | None:
-        found = await adapter._find(Query(where=IdIn((key,)), limit=1))
-        return found[0] if found else None
-
     async def user(self, user_id: str) -> dict[str, Any] | None:
         """The user as clients see it (no password), or None."""
-        doc = await self._doc(self.users, user_id)
+        doc = await self.users._get_key(user_id)
         return without(doc, SECRET_FIELDS) if doc else None
 
     def client_ip(self, params: Params) -> str:
@@ -90,7 +86,9 @@ class Authenticator:
             return self._result("jwt", user, auth["accessToken"], auth["payload"], accessToken=auth["accessToken"])
         if strategy == "api-key":
             user, auth = await self.verify_api_key(data.get("apiKey"))
-            token, payload = self.tokens.issue(str(user["_id"]), key_id=auth["keyId"])
+            # The token ends when the key does: exchanging a key must not extend it.
+            token, payload = self.tokens.issue(str(user["_id"]), key_id=auth["keyId"],
+                                               not_after=auth.get("expiresAt"))
             return self._result("api-key", user, token, payload)
         raise NotAuthenticated(f"Invalid authentication strategy {str(strategy)[:50]!r} (local, jwt or api-key)")
 
@@ -100,13 +98,12 @@ class Authenticator:
             raise NotAuthenticated("Invalid login")
         email = email.strip().lower()[:256]
         keys = (f"ip:{self.client_ip(params)}", f"email:{email}")
-        self.throttle.check(*keys)
-        found = await self.users._find(Query(where=Cmp(("email",), "$eq", email), limit=1))
-        doc = found[0] if found else None
-        if not await self.passwords.verify(doc.get("password") if doc else None, password):
-            self.throttle.failed(*keys)
-            raise NotAuthenticated("Invalid login")
-        self.throttle.succeeded(keys[1])
+        with self.throttle.attempt(*keys) as attempt:  # 429 while over the limit, counting attempts in flight
+            found = await self.users._find(Query(where=Cmp(("email",), "$eq", email), limit=1))
+            doc = found[0] if found else None
+            if not await self.passwords.verify(doc.get("password") if doc else None, password):
+                raise NotAuthenticated("Invalid login")
+            attempt.succeeded()
         assert doc is not None
         user_id = str(doc[self.users.id_field])
         if self.passwords.needs_rehash(str(doc.get("password"))):
@@ -116,28 +113,31 @@ class Authenticator:
 
     # ------------------------------------------------------------------ credentials
     async def verify_token(self, token: Any) -> Identity:
+        """The user and authentication of an access token that is valid, unrevoked, and (if it was
+        exchanged for an API key) whose key still stands; else NotAuthenticated (401)."""
         payload = self.tokens.verify(token)
         if await self.revocations.is_revoked(str(payload["jti"])):
             raise NotAuthenticated("Access token has been revoked")
         kid = payload.get("kid")
         if kid is not None:
-            key = await self._doc(self.keys, str(kid))
-            if key is None or key.get("userId") != payload["sub"]:
-                raise NotAuthenticated("The API key of this token has been revoked")
+            key = await self.keys._get_key(str(kid))
+            if key is None or key.get(OWNER) != payload["sub"] or key_expired(key):
+                raise NotAuthenticated("The API key of this token has been revoked or has expired")
         user = await self.user(payload["sub"])
         if user is None:
             raise NotAuthenticated("User not found")
         return user, {"strategy": "jwt", "accessToken": token, "payload": payload}
 
     async def verify_api_key(self, key: Any) -> Identity:
+        """The user and authentication of a valid, unexpired API key; else NotAuthenticated (401)."""
         parsed = parse_key(key)
-        doc = await self._doc(self.keys, parsed[0]) if parsed else None
+        doc = await self.keys._get_key(parsed[0]) if parsed else None
         if parsed is None or doc is None or not key_matches(doc, parsed[1]):
             raise NotAuthenticated("Invalid API key")
-        user = await self.user(str(doc.get("userId")))
+        user = await self.user(str(doc.get(OWNER)))
         if user is None:
             raise NotAuthenticated("User not found")
-        return user, {"strategy": "api-key", "keyId": parsed[0]}
+        return user, {"strategy": "api-key", "keyId": parsed[0], "expiresAt": expires_at(doc)}
 
     async def verify_header(self, value: str) -> Identity:
         """``Authorization: Bearer <token or key>`` (a bare token is accepted, as by Feathers)."""
@@ -158,20 +158,17 @@ class Authenticator:
             return  # internal, or a socket (the transport passes the connection's login)
         if ctx.path == AUTH_PATH and ctx.method == "create":
             return  # logging in: credentials are in the body
-        header = next((v for k, v in p.headers.items() if k.lower() == "authorization"), None)
-        if header:
+        if p.user is None and (header := _authorization(p.headers)):  # not already known (creation guard)
             p.user, p.authentication = await self.verify_header(header)
 
     async def may_create_service(self, path: str, params: Params) -> None:
         """``App.creation_guard``: only signed-in callers make dynamic services appear (else any
         anonymous request could add tables). An anonymous caller is told to log in (401), or,
         when its rules would let it read there, that the service does not exist (404)."""
-        user = params.user
-        if user is None and params.connection is None:
-            header = next((v for k, v in params.headers.items() if k.lower() == "authorization"), None)
-            if header:
-                user, _ = await self.verify_header(header)
-        if user is None:
+        if params.user is None and params.connection is None and (header := _authorization(params.headers)):
+            # The REST caller's identity, kept for the authenticate hook of the call that follows.
+            params.user, params.authentication = await self.verify_header(header)
+        if params.user is None:
             if self.policy.decide(ANONYMOUS, None, path, "find").allowed:
                 raise NotFound(f"Service '{path}' not found")
             raise NotAuthenticated("Not authenticated")
@@ -194,15 +191,23 @@ class Authenticator:
 
     # ------------------------------------------------------------------ connections
     async def attach(self, conn: Connection, result: Mapping[str, Any]) -> None:
-        """Log a connection in: its later calls carry the user; it joins the user's channels."""
+        """Log a connection in: its later calls carry the user; it joins the user's channels.
+        A connection that closed while its login ran is left alone (it has no channels to join)."""
+        if conn.id not in self.app.connections:
+            return
         self._cancel_timer(conn)
         user, auth = result["user"], dict(result["authentication"])
         auth.setdefault("accessToken", result["accessToken"])
         conn.data.update(user=user, authentication=auth)
         await self._channels(conn, user)
         delay = float(auth["payload"]["exp"]) - time.time()
-        conn.data[_TIMER] = asyncio.get_running_loop().call_later(
-            max(0.0, delay), lambda: asyncio.ensure_future(self._close(conn)))
+        conn.data[_TIMER] = asyncio.get_running_loop().call_later(max(0.0, delay), self._expire, conn)
+
+    def _expire(self, conn: Connection) -> None:
+        """The login's token expired: close the connection (in a task kept until it is done)."""
+        task = asyncio.ensure_future(self._close(conn))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def detach(self, conn: Connection) -> None:
         """Log a connection out: back to the anonymous channels."""
@@ -227,9 +232,11 @@ class Authenticator:
         await conn.disconnect()
 
     async def connected(self, conn: Connection) -> None:
+        """A new connection starts anonymous."""
         await self._channels(conn, None)
 
     async def disconnected(self, conn: Connection) -> None:
+        """A closed connection's expiry timer goes with it."""
         self._cancel_timer(conn)
 
     async def on_signal(self, message: Mapping[str, Any]) -> None:
@@ -267,3 +274,8 @@ class Authenticator:
             return [Channel(n, data) for n in names]
 
         return publish
+
+
+def _authorization(headers: Mapping[str, str]) -> str | None:
+    """The request's ``Authorization`` header (any case), if it has one."""
+    return next((v for k, v in headers.items() if k.lower() == "authorization"), None)

@@ -10,6 +10,8 @@
   record away, or takes one). The write itself runs with the conditions in its query, so a
   concurrent change cannot slip through. Multi ``patch``/``remove`` touch only what the caller may.
 * No rule at all: 401 for anonymous callers, 403 for signed-in ones.
+* A method a service lists in its ``public_methods`` option is open to everybody (downloads of
+  assets with ``public_assets``, as in Marcelle).
 
 Internal calls (``provider`` None) are not checked: the server's own code is trusted.
 """
@@ -35,13 +37,21 @@ _WRITES = ("create", "update", "patch", "remove")
 
 
 def caller_role(user: Mapping[str, Any] | None) -> str:
+    """The role whose rules apply to ``user`` (``anonymous`` for no user, "" for no valid role)."""
     if user is None:
         return ANONYMOUS
     role = user.get("role")
     return role if isinstance(role, str) and role != ANONYMOUS else ""  # no role: no rules
 
 
+def is_admin(params: Params) -> bool:
+    """True for an admin's call, and for the server's own (which no rule limits)."""
+    user = params.user
+    return params.provider is None or bool(user and user.get("role") == ADMIN)
+
+
 def denied(user: Mapping[str, Any] | None, action: str, path: str) -> Exception:
+    """The error refusing ``action``: 401 for an anonymous caller, 403 for a signed-in one."""
     if user is None:
         return NotAuthenticated("Not authenticated")
     return Forbidden(f"You are not allowed to {action} on '{path}'")
@@ -74,7 +84,7 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
 
     async def before(ctx: HookContext) -> None:
         p = ctx.params
-        if p.provider is None or ctx.path == AUTH_PATH:
+        if p.provider is None or ctx.path == AUTH_PATH or ctx.method in ctx.service.options.get("public_methods", ()):
             return
         user, role = p.user, caller_role(p.user)
         action = METHOD_ACTIONS.get(ctx.method, ctx.method)
@@ -135,7 +145,9 @@ def _check_create(ctx: HookContext, policy: Policy, decision: Decision, user: An
     for item in ctx.data if isinstance(ctx.data, list) else [ctx.data]:
         if not isinstance(item, dict):
             continue  # the adapter answers 400
-        if owner and user is not None:
+        if owner and user is None:
+            item.pop(owner, None)  # an anonymous record has no owner (nobody may claim one for it)
+        elif owner:
             if role == ADMIN:
                 item.setdefault(owner, user.get("_id"))
             else:

@@ -20,6 +20,7 @@ which connections hear about a record (:meth:`Policy.record_channels`).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ ALIASES: dict[str, tuple[str, ...]] = {"read": ("find", "get"), "write": ("creat
 METHOD_ACTIONS = {"upload": "create", "download": "get"}
 ADMIN, ANONYMOUS = "admin", "anonymous"
 USER_REF = "$user."
+KEY_OWNER = "userId"  # the owner field of API keys, whatever owner_field says for other services
 
 def default_roles(owner: str) -> dict[str, list[dict[str, Any]]]:
     """The built-in roles: admins manage everything; editors read public records and manage their
@@ -54,11 +56,11 @@ def default_roles(owner: str) -> dict[str, list[dict[str, Any]]]:
 RawRules = dict[str, list[dict[str, Any]]]
 
 
-def default_overrides(signup_open: bool, roles: Iterable[str], owner: str) -> dict[str, RawRules]:
+def default_overrides(signup_open: bool, roles: Iterable[str], key_owner: str) -> dict[str, RawRules]:
     """Rules of the services auth itself owns: a user reads and edits only itself unless admin;
     API keys belong to their owner (an admin may list and revoke anybody's)."""
     own_user = [{"actions": ["read", "update", "patch"], "where": {"_id": "$user._id"}}]
-    own_keys = [{"actions": ["manage"], "where": {owner: "$user._id"}}]
+    own_keys = [{"actions": ["manage"], "where": {key_owner: "$user._id"}}]
     users: RawRules = {r: own_user for r in roles if r not in (ADMIN, ANONYMOUS)}
     keys: RawRules = {r: own_keys for r in roles if r not in (ADMIN, ANONYMOUS)}
     users[ADMIN] = [{"actions": ["manage"]}]
@@ -129,7 +131,15 @@ class Policy:
         """Roles a user may have (all but ``anonymous``)."""
         return tuple(r for r in self.role_names if r != ANONYMOUS)
 
+    @property
+    def bound_attributes(self) -> frozenset[str]:
+        """The user attributes some rule refers to (``"$user.<attr>"``): what a user may read or
+        change depends on them, so only admins may set them (as ``role``)."""
+        every = itertools.chain(*self.roles.values(), *(r for o in self.overrides.values() for r in o.values()))
+        return frozenset(attr for rule in every for _, attr in rule.bindings)
+
     def rules(self, role: str, service: str, action: str) -> list[Rule]:
+        """``role``'s rules for ``action`` on ``service`` (its override there, else its global ones)."""
         by_role = self.overrides.get(service, {})
         rules = by_role[role] if role in by_role else self.roles.get(role, [])
         return [r for r in rules if action in r.actions]
@@ -173,8 +183,8 @@ class Policy:
     def user_channels(self, role: str, user: Mapping[str, Any] | None) -> list[str]:
         """The channels a connection of ``user`` (with ``role``) joins."""
         names = [channel_name(role)]
-        rules = [*self.roles.get(role, []), *(o[role] for o in self.overrides.values() if role in o)]
-        for rule in _flatten(rules):
+        rules = itertools.chain(self.roles.get(role, []), *(o[role] for o in self.overrides.values() if role in o))
+        for rule in rules:
             if not rule.bindings or user is None:
                 continue
             values = [user.get(attr) for _, attr in rule.bindings]
@@ -184,14 +194,6 @@ class Policy:
             if name not in names:
                 names.append(name)
         return names
-
-
-def _flatten(items: Iterable[Any]) -> Iterable[Rule]:
-    for item in items:
-        if isinstance(item, Rule):
-            yield item
-        else:
-            yield from _flatten(item)
 
 
 # ------------------------------------------------------------------ configuration
@@ -236,6 +238,7 @@ def parse_rule(raw: Any, where: str) -> Rule:
 
 
 def parse_rules(raw: Any, where: str) -> list[Rule]:
+    """A list of rule tables (ConfigError naming ``where``)."""
     if not isinstance(raw, list):
         raise ConfigError(f"{where} must be a list of rules")
     return [parse_rule(r, f"{where}[{i}]") for i, r in enumerate(raw)]
@@ -251,7 +254,7 @@ def load_policy(table: Mapping[str, Any], *, signup_open: bool) -> Policy:
         raise ConfigError("[permissions] owner_field must be a field name")
     roles_raw = {**default_roles(owner), **_table(table, "roles")}
     roles = {name: parse_rules(rules, f"[permissions.roles] {name}") for name, rules in roles_raw.items()}
-    overrides_raw: dict[str, dict[str, Any]] = default_overrides(signup_open, roles, owner)
+    overrides_raw: dict[str, dict[str, Any]] = default_overrides(signup_open, roles, KEY_OWNER)
     for service, by_role in _table(table, "services").items():
         if not isinstance(by_role, Mapping):
             raise ConfigError(f"[permissions.services.{service}] must be a table of role = [rules]")

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict
-from ..query import Cmp, IdIn, Query
+from ..query import Cmp, Query
 from ..storage.base import AdapterOptions, StorageAdapter
 
 EMAILS, REVOKED = "_auth_emails", "_auth_revoked"
@@ -27,11 +27,6 @@ async def internal_adapter(app: Any, name: str) -> StorageAdapter:
     await adapter.setup(app, name)
     app.on_teardown(adapter.teardown)
     return adapter
-
-
-async def _one(adapter: StorageAdapter, key: str) -> dict[str, Any] | None:
-    found = await adapter._find(Query(where=IdIn((key,)), limit=1))
-    return found[0] if found else None
 
 
 class EmailClaims:
@@ -48,12 +43,12 @@ class EmailClaims:
             await self.adapter._insert([record])
             return
         except Conflict:
-            held = await _one(self.adapter, email)
+            held = await self.adapter._get_key(email)
         if held is not None and held.get("userId") == user_id:
             return
         # A claim is stale when its user is gone or has another email (a crash between the claim
         # and the user's write), but only once it is old: a fresh one's user may not be written yet.
-        owner = await _one(self.users, str(held.get("userId"))) if held else None
+        owner = await self.users._get_key(str(held.get("userId"))) if held else None
         fresh = held is not None and time.time() - float(held.get("at") or 0) < STALE_AFTER
         if fresh or (owner is not None and owner.get("email") == email):
             raise Conflict("A user with this email already exists", errors={"email": "already registered"})
@@ -61,7 +56,7 @@ class EmailClaims:
 
     async def release(self, email: str, user_id: str) -> None:
         """Give ``email`` back, if ``user_id`` holds it."""
-        held = await _one(self.adapter, email)
+        held = await self.adapter._get_key(email)
         if held is not None and held.get("userId") == user_id:
             await self.adapter._delete([email])
 
@@ -79,7 +74,7 @@ class Revocations:
             pass  # already revoked
 
     async def is_revoked(self, jti: str) -> bool:
-        return await _one(self.adapter, jti) is not None
+        return await self.adapter._get_key(jti) is not None
 
     async def purge(self) -> int:
         """Forget revocations of tokens that have expired; returns how many."""

@@ -34,10 +34,13 @@ class Tokens:
         self.issuer = issuer
         self._verified: dict[str, dict[str, Any]] = {}
 
-    def issue(self, user_id: str, *, key_id: str | None = None) -> tuple[str, dict[str, Any]]:
-        """A new token for ``user_id`` and its payload."""
+    def issue(self, user_id: str, *, key_id: str | None = None,
+              not_after: float | None = None) -> tuple[str, dict[str, Any]]:
+        """A new token for ``user_id`` and its payload; it expires after the lifetime, or at
+        ``not_after`` (a UNIX time: the expiry of the API key it is exchanged for) if sooner."""
         now = int(time.time())
-        payload: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + self.lifetime, "aud": self.audience,
+        exp = now + self.lifetime if not_after is None else min(now + self.lifetime, int(not_after))
+        payload: dict[str, Any] = {"sub": user_id, "iat": now, "exp": exp, "aud": self.audience,
                                    "iss": self.issuer, "jti": uuid.uuid4().hex}
         if key_id is not None:
             payload["kid"] = key_id

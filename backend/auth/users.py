@@ -2,7 +2,10 @@
 
 The password is hashed before it is stored and never leaves the server (stripped from every
 result, and so from every event). A user edits only itself (the permission rules) and may not
-change its own role; only admins pick roles. ``update`` without a password keeps the old one.
+change its own role, nor any attribute a rule refers to (``"$user.team"``, say: else a user could
+read what a team's rules allow by joining it); only admins set those, and only admins choose a
+user's id (an id is an identity: records, tokens and keys name it). ``update`` without a password
+keeps the old one. Removing a user removes its API keys.
 (:func:`backend.auth.setup_auth` announces changes to every process, which refreshes the user's
 connections or, for a removed user, closes them.)
 """
@@ -13,12 +16,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequest, Forbidden
+from ..errors import BadRequest, Forbidden, NotFound
 from ..hooks import HookContext
-from ..query import IdIn, Query
+from ..query import Cmp, Query
 from ..storage.base import new_id
+from .authorize import is_admin
 from .passwords import MAX_PASSWORD
-from .permissions import ADMIN
+from .permissions import KEY_OWNER
 from .protect import hide, refuse_queries_on
 
 if TYPE_CHECKING:
@@ -46,15 +50,12 @@ def _check_password(value: Any) -> str:
     return value
 
 
-def _is_admin(ctx: HookContext) -> bool:
-    user = ctx.params.user
-    return ctx.params.provider is None or bool(user and user.get("role") == ADMIN)
-
-
 def user_hooks(auth: Authenticator) -> dict[str, Any]:
     """The hook spec of ``users``."""
     claims, passwords = auth.claims, auth.passwords
     roles = auth.policy.assignable_roles
+    # Attributes only admins set: the role, and those the rules bind (a user's id never changes).
+    guarded = ("role", *sorted(auth.policy.bound_attributes - {"role", "_id"}))
 
     def check_role(role: Any) -> str:
         if role not in roles:
@@ -63,6 +64,7 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
 
     async def prepare_new(ctx: HookContext) -> None:
         id_field = ctx.service.service.id_field
+        admin = is_admin(ctx.params)
         claimed = ctx.params.extra.setdefault(_CLAIMED, [])
         for item in ctx.data if isinstance(ctx.data, list) else [ctx.data]:
             if not isinstance(item, dict):
@@ -72,8 +74,12 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
                 raise BadRequest("A password is required", errors={"password": "required"})
             password = _check_password(item["password"])
             role = item.get("role", auth.settings.default_role)
-            if role != auth.settings.default_role and not _is_admin(ctx):
-                raise Forbidden("Only an admin may choose a user's role")
+            if not admin:
+                if role != auth.settings.default_role:
+                    raise Forbidden("Only an admin may choose a user's role")
+                chosen = [f for f in (id_field, *guarded[1:]) if f in item]
+                if chosen:
+                    raise Forbidden(f"Only an admin may set a user's {', '.join(chosen)}")
             item["role"] = check_role(role)
             item["password"] = await passwords.hash(password)
             user_id = str(item.setdefault(id_field, new_id()))
@@ -88,17 +94,25 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
         data = ctx.data
         if not isinstance(data, dict):
             return
-        if "password" in data:
-            data["password"] = await passwords.hash(_check_password(data["password"]))
-        current = await _current(ctx) if ctx.id is not None else None
-        if "role" in data and not _is_admin(ctx):
-            if current is None or data["role"] != current.get("role"):
-                raise Forbidden("Only an admin may change a user's role")
+        adapter = ctx.service.service
+        current = await adapter._get_key(adapter.key(ctx.id)) if ctx.id is not None else None
+        if ctx.id is not None and current is None:
+            raise NotFound(f"No record found for id '{ctx.id}'")
+        if not is_admin(ctx.params):
+            if ctx.method == "update" and current is not None:
+                for field in guarded:  # a replace keeps what only admins set
+                    if field in current:
+                        data.setdefault(field, current[field])
+            changed = [f for f in guarded if f in data and (current is None or data[f] != current.get(f))]
+            if changed:
+                raise Forbidden(f"Only an admin may change a user's {', '.join(changed)}")
         if "role" in data:
             check_role(data["role"])
         if ctx.method == "update" and current is not None:
             data.setdefault("password", current.get("password"))  # a replace keeps the password...
             data.setdefault("role", current.get("role"))  # ...and the role
+        if "password" in data and data["password"] != (current or {}).get("password"):
+            data["password"] = await passwords.hash(_check_password(data["password"]))  # slow: checks first
         if "email" in data:
             data["email"] = normalize_email(data["email"])
             if current is None:
@@ -117,8 +131,11 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
         if ctx.method == "remove":
             id_field = ctx.service.service.id_field
             for doc in ctx.result if isinstance(ctx.result, list) else [ctx.result]:
-                if isinstance(doc, Mapping) and isinstance(doc.get("email"), str):
+                if not isinstance(doc, Mapping):
+                    continue
+                if isinstance(doc.get("email"), str):
                     await claims.release(doc["email"], str(doc[id_field]))
+                await _remove_keys(auth, str(doc[id_field]))
 
     return {
         "before": {"all": [refuse_queries_on(SECRET_FIELDS)], "create": [prepare_new],
@@ -129,8 +146,8 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
     }
 
 
-async def _current(ctx: HookContext) -> dict[str, Any] | None:
-    """The stored user ``ctx.id`` names (with its hash), or None."""
-    adapter = ctx.service.service
-    found = await adapter._find(Query(where=IdIn((adapter.key(ctx.id),)), limit=1))
-    return found[0] if found else None
+async def _remove_keys(auth: Authenticator, user_id: str) -> None:
+    """A removed user's API keys go with it (each removal revokes the key everywhere)."""
+    keys = auth.app.service("api-keys")
+    for key in await auth.keys._find(Query(where=Cmp((KEY_OWNER,), "$eq", user_id))):
+        await keys.remove(key[auth.keys.id_field])

@@ -84,6 +84,8 @@ async def plugin(app: App) -> None:
 
     handle = await use_stored(app, NAMESPACE, schema=NAMESPACE)
     add_file_methods(handle, upload, download)
+    if owners is not None and not guarded:
+        handle.options["public_methods"] = ("download",)  # public_assets: anybody may download
     handle.hooks(cleanup_hooks(blobs, asset_keys, fields=REF_FIELDS))
     if owners is not None:
         handle.hooks(access_hooks(owners))

@@ -9,15 +9,14 @@ and the server's own calls are exempt. With authentication off nothing is record
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from backend.app import App
-from backend.auth.permissions import ADMIN
+from backend.auth.authorize import is_admin
 from backend.auth.stores import internal_adapter
 from backend.errors import Forbidden, NotFound
-from backend.hooks import Params
-from backend.query import IdIn, Query
+from backend.hooks import HookContext, Params
 from backend.storage.base import StorageAdapter
 
 TABLE = "_upload_owners"
@@ -30,6 +29,7 @@ class UploadOwners:
         self.adapter = adapter
 
     async def record(self, namespace: str, folder: str, params: Params) -> None:
+        """Note the caller as the uploader of ``<namespace>/<folder>`` (nothing for anonymous uploads)."""
         user = params.user
         if user is not None:
             await self.adapter._insert([{"_id": f"{namespace}/{folder}", "userId": user.get("_id")}])
@@ -37,12 +37,12 @@ class UploadOwners:
     async def check(self, namespace: str, folders: Iterable[str], params: Params,
                     already: Iterable[str] = ()) -> None:
         """Forbidden unless the caller uploaded every folder of ``folders`` not in ``already``."""
-        user = params.user
-        if params.provider is None or (user is not None and user.get("role") == ADMIN):
+        if is_admin(params):
             return
+        user = params.user
         for folder in set(folders) - set(already):
-            found = await self.adapter._find(Query(where=IdIn((f"{namespace}/{folder}",)), limit=1))
-            if user is None or not found or found[0].get("userId") != user.get("_id"):
+            found = await self.adapter._get_key(f"{namespace}/{folder}")
+            if user is None or found is None or found.get("userId") != user.get("_id"):
                 raise Forbidden(f"Upload folder '{folder}' is not one of your uploads to /{namespace}")
 
 
@@ -57,7 +57,7 @@ async def upload_owners(app: App) -> UploadOwners | None:
     return owners
 
 
-async def current_refs(ctx: Any, refs_of: Any) -> set[str]:
+async def current_refs(ctx: HookContext, refs_of: Callable[[Any], Iterable[str]]) -> set[str]:
     """Folders the document being updated/patched already names (empty for create or multi)."""
     if ctx.method == "create" or ctx.id is None:
         return set()

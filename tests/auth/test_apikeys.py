@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from backend.query import IdIn, Query
-from tests.auth.support import OK, AuthRestClient, auth_server, outcome, socket_as
+from tests.auth.support import AUTH_CONFIG, OK, AuthRestClient, auth_server, outcome, socket_as
 from tests.conformance.clients import SocketClient
 
 
@@ -117,3 +117,47 @@ async def test_viewer_key_keeps_viewer_rights(tmp_path: Path) -> None:
                 await with_key.close()
         finally:
             await viewer.close()
+
+
+async def test_a_token_exchanged_for_a_key_ends_with_the_key(tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors):
+        a = AuthRestClient(srv.url, actors["editorA"].token)
+        try:
+            soon = iso(timedelta(seconds=2))
+            code, key = await outcome(a, "create", "api-keys", {"name": "short", "expiresAt": soon})
+            assert code == OK
+            async with aiohttp.ClientSession() as http, http.post(f"{srv.url}/authentication", json={
+                    "strategy": "api-key", "apiKey": key["key"]}) as resp:
+                login = await resp.json()
+                assert resp.status == 201
+            assert login["authentication"]["payload"]["exp"] <= datetime.now(UTC).timestamp() + 2
+            with_token = AuthRestClient(srv.url, login["accessToken"])
+            try:
+                assert (await outcome(with_token, "find", "notes", {}))[0] == OK
+                await asyncio.sleep(2.2)
+                assert (await outcome(with_token, "find", "notes", {}))[0] == 401
+            finally:
+                await with_token.close()
+        finally:
+            await a.close()
+
+
+async def test_keys_work_whatever_the_owner_field(tmp_path: Path) -> None:
+    """Keys always name their owner in ``userId``; ``owner_field`` is for the other services."""
+    config = AUTH_CONFIG.replace(
+        "[permissions.roles]", '[permissions]\nowner_field = "ownerId"\n\n[permissions.roles]')
+    async with auth_server(tmp_path, config=config) as (srv, actors):
+        a = AuthRestClient(srv.url, actors["editorA"].token)
+        try:
+            code, key = await outcome(a, "create", "api-keys", {"name": "ci"})
+            assert code == OK and key["userId"] == actors["editorA"].id
+            with_key = AuthRestClient(srv.url, key["key"])
+            try:
+                code, note = await outcome(with_key, "create", "notes", {"text": "by key"})
+                assert code == OK and note["ownerId"] == actors["editorA"].id and "userId" not in note
+                code, keys = await outcome(with_key, "find", "api-keys", {})
+                assert code == OK and [k["_id"] for k in keys["data"]] == [key["_id"]]
+            finally:
+                await with_key.close()
+        finally:
+            await a.close()

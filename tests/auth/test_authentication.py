@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -232,3 +233,22 @@ async def test_anonymous_without_rules_is_told_to_log_in(tmp_path: Path) -> None
     async with auth_server(tmp_path, config=config) as (srv, _), aiohttp.ClientSession() as http:
         async with http.get(f"{srv.url}/never-made") as resp:
             assert resp.status == 401 and "never-made" not in srv.app.services
+
+
+async def test_a_socket_gone_before_its_login_ends_is_left_alone(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A login still checking its password when the client disconnects: nothing joins a room for
+    the vanished connection, and nothing is logged as an error."""
+    import socketio
+
+    async with auth_server(tmp_path) as (srv, _):
+        for _ in range(3):
+            sio = socketio.AsyncClient()
+            await sio.connect(srv.url, transports=["websocket"])
+            await sio.emit("create", ("authentication", {"strategy": "local", "email": "editora@example.org",
+                                                         "password": PASSWORD}, {}))
+            await asyncio.sleep(0.01)  # the server has the call: its password check runs
+            await sio.disconnect()
+        await asyncio.sleep(1.0)  # the password checks end
+        assert srv.app.connections == {}
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from backend.auth.permissions import ALLOW_ALL, DENY, channel_name, load_policy
+from tests.auth.support import AUTH_CONFIG, OK, AuthRestClient, auth_server, outcome
 
 UID = "65f000000000000000000001"
 USER = {"_id": UID, "role": "editor"}
@@ -74,3 +77,28 @@ def test_decision_cond_is_its_query() -> None:
             for record in records:
                 assert matches(record, d.cond, "_id") == matches(record, parse(d.query).where, "_id"), (
                     role, service, action, record)
+
+
+def test_bound_attributes_are_those_rules_refer_to() -> None:
+    policy = load_policy({"roles": {"editor": [{"actions": ["read"], "where": {"team": "$user.team"}}]},
+                          "services": {"runs": {"viewer": [{"actions": ["read"], "where": {"lab": "$user.lab"}}]}}},
+                         signup_open=False)
+    assert policy.bound_attributes == {"_id", "team", "lab"}
+
+
+async def test_an_anonymous_record_has_no_owner(tmp_path: Path) -> None:
+    """Where anonymous callers may create, they may not name an owner: the record would count as
+    that user's (theirs to read and manage, in their lists)."""
+    config = AUTH_CONFIG + '\n[permissions.services.feedback]\nanonymous = [{ actions = ["create"] }]\n'
+    async with auth_server(tmp_path, config=config) as (srv, actors):
+        await srv.app.resolve("feedback")
+        victim = actors["editorA"]
+        anonymous, mine = AuthRestClient(srv.url), AuthRestClient(srv.url, victim.token)
+        try:
+            code, record = await outcome(anonymous, "create", "feedback", {"text": "hi", "userId": victim.id})
+            assert code == OK and "userId" not in record
+            code, page = await outcome(mine, "find", "feedback", {})
+            assert code == OK and page["total"] == 0
+        finally:
+            await anonymous.close()
+            await mine.close()

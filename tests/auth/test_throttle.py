@@ -73,3 +73,25 @@ async def test_forwarded_for_is_trusted_only_when_configured(tmp_path: Path) -> 
         async with http.post(f"{srv.url}/authentication", headers={"X-Forwarded-For": "5.6.7.8"}, json={
                 "strategy": "local", "email": "editora@example.org", "password": PASSWORD}) as resp:
             assert resp.status == 201  # another client behind the same proxy
+
+
+async def test_a_burst_of_parallel_guesses_is_throttled_too(tmp_path: Path) -> None:
+    """Checking a password is slow: attempts in flight count, so a burst of parallel guesses gets
+    no more tries than the limit (it once got all of them, the right one included)."""
+    async with auth_server(tmp_path, config=CONFIG) as (srv, _), aiohttp.ClientSession() as http:
+        guesses = [f"guess number {i}" for i in range(20)] + [PASSWORD]
+        statuses = await asyncio.gather(*(post_login(http, srv.url, "editora@example.org", g) for g in guesses))
+        assert statuses.count(401) <= 3 and statuses.count(429) >= 18 and 201 not in statuses[:20]
+
+
+def test_attempts_in_flight_count_until_they_end() -> None:
+    t = LoginThrottle(2, 10, clock=lambda: 0.0)
+    with t.attempt("ip:a", "email:x"), t.attempt("ip:a", "email:x"):
+        with pytest.raises(TooManyRequests):
+            t.check("ip:a")
+    with pytest.raises(TooManyRequests):  # both failed
+        t.check("email:x")
+    t2 = LoginThrottle(2, 10, clock=lambda: 0.0)
+    with t2.attempt("ip:a", "email:x") as attempt:
+        attempt.succeeded()
+    t2.check("ip:a", "email:x")  # a success is no failure, and nothing stays in flight

@@ -155,3 +155,84 @@ async def test_removed_user_loses_access(tmp_path: Path) -> None:
         finally:
             await admin.close()
             await client.close()
+
+
+TEAMS = f"""
+[authentication]
+enabled = true
+secret = "{SECRET}"
+signup = "open"
+
+[permissions.roles]
+editor = [{{ actions = ["manage"], where = {{ team = "$user.team" }} }}]
+"""
+
+
+async def test_attributes_the_rules_name_are_set_by_admins_only(tmp_path: Path) -> None:
+    """A rule bound to ``$user.team`` makes ``team`` like ``role``: a user joining another team by
+    patching itself would read that team's records."""
+    async with auth_server(tmp_path, config=TEAMS) as (srv, actors):
+        a, admin_actor = actors["editorA"], actors["admin"]
+        for note in ({"team": "red", "text": "red plans"}, {"team": "blue", "text": "b"}):
+            await srv.app.service("notes").create(note)
+        admin = AuthRestClient(srv.url, admin_actor.token)
+        me, anonymous = AuthRestClient(srv.url, a.token), AuthRestClient(srv.url)
+        try:
+            assert (await outcome(admin, "patch", "users", a.id, {"team": "blue"}))[0] == OK
+            code, notes = await outcome(me, "find", "notes", {})
+            assert code == OK and [n["text"] for n in notes["data"]] == ["b"]
+            code, err = await outcome(me, "patch", "users", a.id, {"team": "red"})
+            assert code == 403 and "team" in err["message"]
+            assert (await outcome(me, "patch", "users", a.id, {"team": "blue", "name": "A"}))[0] == OK  # unchanged
+            code, mine = await outcome(me, "update", "users", a.id, {"email": "editora@example.org", "name": "A2"})
+            assert code == OK and mine["team"] == "blue"  # a replace keeps it
+            assert (await outcome(me, "update", "users", a.id, {"email": "editora@example.org",
+                                                                "team": "red"}))[0] == 403
+            code, err = await outcome(anonymous, "create", "users", {"email": "spy@example.org", "password": PASSWORD,
+                                                                     "team": "red"})
+            assert code == 403 and "team" in err["message"]
+            assert [n["text"] for n in (await outcome(me, "find", "notes", {}))[1]["data"]] == ["b"]
+        finally:
+            for c in (admin, me, anonymous):
+                await c.close()
+
+
+async def test_only_admins_choose_a_user_id(tmp_path: Path) -> None:
+    """User ids are in every record's ``userId``: signing up with a removed user's id would inherit
+    its records (and its old tokens, which name the id)."""
+    async with auth_server(tmp_path, config=OPEN) as (srv, actors):
+        b = actors["editorB"]
+        await srv.app.service("notes").create({"text": "b's", "userId": b.id})
+        admin, anonymous = AuthRestClient(srv.url, actors["admin"].token), AuthRestClient(srv.url)
+        try:
+            assert (await outcome(admin, "remove", "users", b.id))[0] == OK
+            code, err = await outcome(anonymous, "create", "users", {"_id": b.id, "email": "new@example.org",
+                                                                     "password": PASSWORD})
+            assert code == 403 and "_id" in err["message"]
+            old = AuthRestClient(srv.url, b.token)
+            try:
+                assert (await outcome(old, "find", "notes", {}))[0] == 401
+            finally:
+                await old.close()
+            assert (await outcome(admin, "patch", "users", "0" * 24, {"email": "x@example.org"}))[0] == 404
+            code, user = await outcome(admin, "create", "users", {"_id": "a" * 24, "email": "chosen@example.org",
+                                                                  "password": PASSWORD})
+            assert code == OK and user["_id"] == "a" * 24
+        finally:
+            await admin.close()
+            await anonymous.close()
+
+
+async def test_removing_a_user_removes_its_api_keys(tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors):
+        b = actors["editorB"]
+        mine = AuthRestClient(srv.url, b.token)
+        admin = AuthRestClient(srv.url, actors["admin"].token)
+        try:
+            assert (await outcome(mine, "create", "api-keys", {"name": "ci"}))[0] == OK
+            assert (await outcome(admin, "remove", "users", b.id))[0] == OK
+            code, page = await outcome(admin, "find", "api-keys", {"userId": b.id})
+            assert code == OK and page["total"] == 0
+        finally:
+            await mine.close()
+            await admin.close()

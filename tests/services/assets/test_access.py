@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.auth.support import AUTH_CONFIG, PASSWORD, SECRET, Actor, auth_server, login
+from tests.auth.support import PASSWORD, SECRET, Actor, auth_server, login
 from tests.services.files.support import form
 from tests.support.inprocess import running
 
@@ -54,7 +54,8 @@ async def test_asset_downloads_follow_their_document(tmp_path: Path) -> None:
 
 
 async def test_public_assets_by_config(tmp_path: Path) -> None:
-    config = AUTH_CONFIG.replace('secret = "', 'public_assets = true\nsecret = "')
+    """Anybody downloads, even where anonymous callers may read nothing (the default roles)."""
+    config = f'[authentication]\nenabled = true\npublic_assets = true\nsecret = "{SECRET}"\n'
     async with auth_server(tmp_path, config=config) as (srv, actors), aiohttp.ClientSession() as http:
         ref = await upload_asset(http, srv.url, actors["editorA"])
         async with http.get(f"{srv.url}/assets/{ref}") as r:
