@@ -42,6 +42,65 @@ async def test_leases_over_one_sqlite_file(tmp_path: Path) -> None:
     await two.close()
 
 
+class Reachable:
+    """An adapter whose writes fail while ``down`` (the database out of this process's reach)."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter, self.down = adapter, False
+
+    async def patch(self, *args: Any) -> Any:
+        if self.down:
+            raise OSError("database unavailable")
+        return await self.adapter.patch(*args)
+
+
+async def hold_until_cancelled(leases: Leases, doc_id: str) -> float:
+    """Hold the lease of ``doc_id`` until held() cancels the block; how long that took."""
+    started = time.monotonic()
+    async with leases.held(doc_id) as mine:
+        assert mine
+        await asyncio.sleep(10)
+    return time.monotonic() - started
+
+
+async def test_a_lost_lease_cancels_the_block_and_not_the_task(tmp_path: Path) -> None:
+    one, two = (SqliteStorage(f"sqlite:///{tmp_path}/shared.sqlite3") for _ in range(2))
+    a, b = one.adapter("keras-models", AdapterOptions()), two.adapter("keras-models", AdapterOptions())
+    await a.setup(None, "keras-models")
+    doc = await a.create({"name": "k"}, Params())
+    reach = Reachable(a)
+    first, second = Leases(lambda: reach, "first", 0.3), Leases(lambda: b, "second", 0.3)
+
+    # Renewals keep failing: the block stops once the lease has run out, and the task goes on.
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
+    await asyncio.sleep(0.05)
+    reach.down = True
+    ran = await holding
+    assert 0.25 <= ran < 1.5 and holding.cancelling() == 0
+    assert await second.claim(doc["_id"])  # expired: the other replica takes the job over
+    reach.down = False
+
+    # Another replica took it (as one whose clock runs ahead would): stopped at the next renewal.
+    await second.release(doc["_id"])
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
+    await asyncio.sleep(0.05)
+    await b.patch(doc["_id"], {LEASE_FIELD: {"owner": "second", "until": iso(time.time() + 9)}}, Params())
+    ran = await holding
+    assert ran < 1.5 and holding.cancelling() == 0
+    assert (await a.get(doc["_id"], Params()))[LEASE_FIELD]["owner"] == "second"  # not released by first
+
+    # Any other cancellation (a shutdown) still ends the task, and the lease is released.
+    await second.release(doc["_id"])
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
+    await asyncio.sleep(0.15)
+    holding.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holding
+    assert (await a.get(doc["_id"], Params()))[LEASE_FIELD] is None
+    await one.close()
+    await two.close()
+
+
 def test_iso_sorts_like_time() -> None:
     t = time.time()
     assert iso(t) < iso(t + 0.001) < iso(t + 1) < iso(t + 86400)
