@@ -115,6 +115,22 @@ async def test_event_loop_keeps_ticking_during_a_job(tmp_path: Path) -> None:
     assert ticks > 1
 
 
+async def test_cancelled_callers_leave_the_worker_serving_the_next_job(tmp_path: Path) -> None:
+    """A caller that gives up (a document whose lease was lost): its running job finishes in the same
+    worker, its queued job never runs, and the next caller is served as usual."""
+    async with light_pool(job_timeout=30) as pool:
+        first = await pool.convert(fake(tmp_path, "echo-first"))
+        running = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.5")))
+        queued = asyncio.create_task(pool.convert(fake(tmp_path, "hang-never-runs")))
+        await asyncio.sleep(0.2)
+        running.cancel()
+        queued.cancel()
+        await asyncio.gather(running, queued, return_exceptions=True)
+        after = await asyncio.wait_for(pool.convert(fake(tmp_path, "echo-after")), 10)
+    assert running.cancelled() and queued.cancelled()
+    assert after.ok and after.worker_pid == first.worker_pid  # no crash, no restart, no hang
+
+
 async def test_close_fails_queued_jobs_and_rejects_new_ones(tmp_path: Path) -> None:
     pool = light_pool()
     running = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.3")))
