@@ -6,6 +6,14 @@ worker), stores the produced files as a normal ``tfjs-models``/``onnx-models`` d
 ``source: <keras id>``, and patches ``conversions`` through the service at each step so that
 realtime clients watch it progress. The document is the job's only record: a job cut short by a
 shutdown is still ``pending``/``running`` there and is resumed at the next start.
+
+A task converts only while it holds the document's lease (:mod:`.lease`); losing it cancels the
+task, and each ``conversions`` patch is conditional on the lease, so a replica that lost it without
+noticing yet changes nothing. A result document is published under an id reserved beforehand in
+``conversions.<target>.reservedId`` (by a lease-conditional patch): whoever converts the target
+next publishes under the same id, so the database lets exactly one such document exist, and a
+document already published there (by a replica that lost the lease, or crashed, before recording
+it) is adopted instead of being made twice.
 """
 
 from __future__ import annotations
@@ -13,16 +21,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backend.app import App, ServiceHandle
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.hooks import Params
 from backend.storage.base import new_id
 from backend.storage.blobs import BlobStore
-from services.conversion import TFJS_LAYERS_MODEL, ConversionJob, ConversionPool, PoolClosedError
+from services.conversion import (
+    TFJS_LAYERS_MODEL,
+    ConversionJob,
+    ConversionPool,
+    ConversionResult,
+    PoolClosedError,
+)
 from services.files.cleanup import delete_keys
 from services.files.config import number, section
 from services.files.names import blob_key
@@ -36,6 +51,8 @@ TARGETS = ("tfjs", "onnx")
 UNFINISHED = ("pending", "running")
 OUTPUT_SERVICE = {"tfjs": "tfjs-models", "onnx": "onnx-models"}
 CHUNK = 256 * 1024
+RESERVED = "reservedId"  # in a running conversions entry: the id its result document will have
+Converter = Callable[[ConversionJob], Awaitable[ConversionResult]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,8 @@ class ConversionManager:
         self.leases = Leases(lambda: app.service("keras-models").service, f"{instance_name()}-{new_id()}",
                              pool_settings.lease)
         self._rescan: asyncio.Task[None] | None = None
+        # Runs one job; None means the worker pool. Tests put a fast stand-in here.
+        self.converter: Converter | None = None
 
     @property
     def pool(self) -> ConversionPool:
@@ -171,16 +190,18 @@ class ConversionManager:
             if source is None:
                 for target in targets:
                     state[target] = {"status": "error", "error": "the document has no .keras or .h5 file"}
-                await keras.patch(doc_id, {"conversions": state})
+                await self._record(keras, doc_id, state)
                 return
             input_path = await self._copy_in(blob_key("keras-models", *source), job_dir, source[1])
             for target in targets:
-                state[target] = {"status": "running"}
-                await keras.patch(doc_id, {"conversions": state})
-                state[target] = await self._convert_one(doc, target, input_path, job_dir / target)
-                await keras.patch(doc_id, {"conversions": state})
+                # A previous holder's reservation is kept: its document may exist already.
+                state[target] = {"status": "running", RESERVED: state[target].get(RESERVED) or new_id()}
+                await self._record(keras, doc_id, state)
+                state[target] = await self._convert_one(doc, target, input_path, job_dir / target,
+                                                        state[target][RESERVED])
+                await self._record(keras, doc_id, state)
         except NotFound:
-            log.info("keras model %s was removed during its conversion", doc_id)
+            log.info("keras model %s was removed, or its lease taken over, during its conversion", doc_id)
         except (asyncio.CancelledError, PoolClosedError):
             raise asyncio.CancelledError from None  # shutting down: the document stays resumable
         except Exception as exc:
@@ -189,13 +210,41 @@ class ConversionManager:
         finally:
             await asyncio.shield(asyncio.to_thread(shutil.rmtree, job_dir, ignore_errors=True))
 
-    async def _convert_one(self, doc: dict[str, Any], target: str, input_path: Path, out_dir: Path) -> dict[str, Any]:
+    async def _record(self, keras: ServiceHandle, doc_id: str, state: dict[str, Any]) -> None:
+        """Patch ``conversions`` while we hold the lease (NotFound when we lost it or the model is gone):
+        a replica that lost it must not overwrite the new holder's progress."""
+        await keras.patch(doc_id, {"conversions": state}, Params(query=self.leases.mine()))
+
+    async def _convert_one(self, doc: dict[str, Any], target: str, input_path: Path, out_dir: Path,
+                           model_id: str) -> dict[str, Any]:
+        """Convert ``target`` and publish it as document ``model_id``: the new ``conversions`` entry."""
+        if await self._published(target, model_id, doc):
+            return {"status": "done", "modelId": model_id}  # published by a holder that could not record it
+        convert = self.converter or self.pool.convert
         async with self._slots:
-            result = await self.pool.convert(ConversionJob(str(input_path), target, str(out_dir)))  # type: ignore[arg-type]
+            result = await convert(ConversionJob(str(input_path), target, str(out_dir)))  # type: ignore[arg-type]
         if not result.ok:
             return {"status": "error", "error": result.error or "conversion failed"}
-        model_id = await self._publish(doc, target, [Path(f) for f in result.files], result.tfjs_model_format)
+        # Shielded: a cancel (lost lease, shutdown) must not cut in between creating the document and
+        # deleting the files of one that was not created; we wait for the outcome, then stop.
+        publishing = asyncio.ensure_future(
+            self._publish(doc, target, [Path(f) for f in result.files], result.tfjs_model_format, model_id))
+        try:
+            await asyncio.shield(publishing)
+        except asyncio.CancelledError:
+            await asyncio.wait([publishing])
+            raise
         return {"status": "done", "modelId": model_id}
+
+    async def _published(self, target: str, model_id: str, doc: dict[str, Any]) -> bool:
+        """Whether ``model_id`` is already the ``target`` result of ``doc`` (Conflict if it is another's)."""
+        try:
+            existing = await self.app.service(OUTPUT_SERVICE[target]).service.get(model_id, Params())
+        except NotFound:
+            return False
+        if existing.get("source") != str(doc[self._id_field()]):
+            raise Conflict(f"{OUTPUT_SERVICE[target]} {model_id} exists and is not converted from this model")
+        return True
 
     async def _fail_rest(self, keras: ServiceHandle, doc_id: str, state: dict[str, Any], message: str) -> None:
         """Mark every unfinished target as failed, so no document stays ``running`` forever."""
@@ -203,7 +252,9 @@ class ConversionManager:
             if entry.get("status") in UNFINISHED:
                 state[target] = {"status": "error", "error": message}
         try:
-            await keras.patch(doc_id, {"conversions": state})
+            await self._record(keras, doc_id, state)
+        except NotFound:
+            log.info("keras model %s was removed, or its lease taken over, during its conversion", doc_id)
         except Exception:
             log.exception("could not record the failed conversion of keras model %s", doc_id)
 
@@ -222,8 +273,10 @@ class ConversionManager:
             await asyncio.to_thread(out.close)
         return path
 
-    async def _publish(self, doc: dict[str, Any], target: str, files: list[Path], tfjs_format: str | None) -> str:
-        """Store the produced files and create the ``tfjs-models``/``onnx-models`` document; its id."""
+    async def _publish(self, doc: dict[str, Any], target: str, files: list[Path], tfjs_format: str | None,
+                       model_id: str) -> None:
+        """Store the produced files and create the ``tfjs-models``/``onnx-models`` document ``model_id``
+        (or adopt the one another process published under that id: then ours are not needed)."""
         namespace = OUTPUT_SERVICE[target]
         folder = new_id()
         keys: list[str] = []
@@ -234,18 +287,25 @@ class ConversionManager:
             metadata = dict(doc.get("metadata") or {})
             if target == "tfjs":
                 metadata["tfjsModelFormat"] = tfjs_format or TFJS_LAYERS_MODEL
-            record: dict[str, Any] = {"files": [[p.name, f"{folder}/{p.name}"] for p in files], "format": target,
+            service = self.app.service(namespace)
+            record: dict[str, Any] = {service.service.id_field: model_id,
+                                      "files": [[p.name, f"{folder}/{p.name}"] for p in files], "format": target,
                                       "metadata": metadata, "source": str(doc[self._id_field()])}
             if isinstance(doc.get("name"), str):
                 record["name"] = doc["name"]
             for field in (self.app.owner_field, "public"):  # the outputs belong to the Keras model's owner
                 if field and field in doc:
                     record[field] = doc[field]
-            created = await self.app.service(namespace).create(record)
+            try:
+                await service.create(record)
+                return
+            except Conflict:
+                if not await self._published(target, model_id, doc):
+                    raise  # gone again already: let the job fail rather than guess
         except BaseException:
             await delete_keys(self.blobs, keys)
             raise
-        return str(created[self.app.service(namespace).service.id_field])
+        await delete_keys(self.blobs, keys)  # the adopted document keeps its own files
 
     def _id_field(self) -> str:
         return self.app.service("keras-models").service.id_field
