@@ -27,7 +27,8 @@ class KerasCallback(keras.callbacks.Callback):
         run_params: Parameters recorded with the run (``fit``'s own params are added).
         final_checkpoint: Save a ``final`` checkpoint when training ends (Marcelle always did).
         upload_timeout: Seconds to wait at the end of training for the backend to receive
-            everything; returns at once if the backend is unreachable (the run stays on disk).
+            everything: passing failures (a 503, a timeout) are retried until then; it returns
+            early if the backend is unreachable or refused the run (the run stays on disk).
         api_key: For a backend with authentication on (default ``$PLUME_API_KEY``).
         writer: A Writer to use instead of making one.
 

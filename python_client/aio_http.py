@@ -12,7 +12,14 @@ from typing import Any
 import aiohttp
 
 from .auth import Credentials
-from .errors import ConnectionFailed, FeathersError, PlumeError, RequestTimeout, error_from_response
+from .errors import (
+    ConnectionFailed,
+    FeathersError,
+    PlumeError,
+    RequestTimeout,
+    TransportError,
+    error_from_response,
+)
 from .methods import RestCall
 from .multipart import CHUNK, FilePart
 from .retry import Failure, RetryPolicy, may_retry_status, may_retry_transport, parse_retry_after
@@ -21,7 +28,7 @@ from .utils import to_json
 log = logging.getLogger("python_client")
 
 
-def _failure_of(exc: BaseException) -> tuple[Failure, PlumeError]:
+def _failure_of(exc: BaseException) -> tuple[Failure, TransportError]:
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return Failure.NOT_SENT, RequestTimeout(f"Connecting timed out: {exc}")
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
@@ -108,6 +115,7 @@ class AsyncHttpClient:
                         await self._wait(attempt, None, error)
                         continue
                     error.attempts = attempt
+                    error.maybe_sent = failure is Failure.MAYBE_SENT
                     raise error from exc
             if resp.status == 204 or not raw:
                 return None

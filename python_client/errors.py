@@ -95,7 +95,13 @@ _BY_CODE: dict[int, type[FeathersError]] = {cls.code: cls for cls in ERRORS.valu
 
 
 class TransportError(PlumeError):
-    """The backend gave no usable answer (it may be down, unreachable or too slow)."""
+    """The backend gave no usable answer (it may be down, unreachable or too slow).
+
+    ``maybe_sent`` is False when the request never reached the server (connection refused,
+    unknown host, connect timeout): the backend is plainly unreachable, not merely slow.
+    """
+
+    maybe_sent: bool = True
 
 
 class ConnectionFailed(TransportError, Unavailable):  # type: ignore[misc,valid-type]

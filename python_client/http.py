@@ -17,7 +17,14 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from .auth import Credentials
-from .errors import ConnectionFailed, FeathersError, PlumeError, RequestTimeout, error_from_response
+from .errors import (
+    ConnectionFailed,
+    FeathersError,
+    PlumeError,
+    RequestTimeout,
+    TransportError,
+    error_from_response,
+)
 from .methods import RestCall
 from .multipart import MultipartBody
 from .retry import Failure, RetryPolicy, may_retry_status, may_retry_transport, parse_retry_after
@@ -28,7 +35,7 @@ log = logging.getLogger("python_client")
 _NOT_SENT_CAUSES = (NewConnectionError, NameResolutionError, ConnectTimeoutError, ConnectionRefusedError)
 
 
-def _failure_of(exc: requests.RequestException) -> tuple[Failure, PlumeError]:
+def _failure_of(exc: requests.RequestException) -> tuple[Failure, TransportError]:
     """Classify a requests exception: did the server possibly see the request, and what to raise."""
     if isinstance(exc, requests.ConnectTimeout):
         return Failure.NOT_SENT, RequestTimeout(f"Connecting timed out: {exc}")
@@ -110,7 +117,8 @@ class HttpClient:
                 if attempt < self.retry.attempts and may_retry_transport(failure, repeatable):
                     self._wait(attempt, None, verb, url, error)
                     continue
-                error.attempts = attempt  # type: ignore[attr-defined]
+                error.attempts = attempt
+                error.maybe_sent = failure is Failure.MAYBE_SENT
                 raise error from exc
             try:
                 if resp.status_code >= 400:

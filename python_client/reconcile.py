@@ -12,8 +12,9 @@ Because it compares states instead of replaying calls, the same step serves a co
 after each change), a run whose backend went away (called again when it is back) and a run made
 entirely offline (``plume sync``): all three end with the same documents, and a second sync sends
 nothing. A checkpoint or asset that cannot be uploaded for a lasting reason (its file is gone, the
-server refuses it with a 4xx, its conversion fails) is reported and skipped; passing failures
-(backend unreachable, 5xx, timeouts) raise, and the caller tries the step again later.
+server refuses it with a 4xx, its conversion fails, a bug: :mod:`python_client.failures`) is
+reported and skipped; other failures raise, and the caller sorts them (the sender retries passing
+ones, and stops on lasting ones such as a 401 on the run itself).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conversion.errors import ConversionError
-from .errors import FeathersError, NotFound, TransportError
+from .errors import NotFound, PlumeError
+from .failures import lasting
 from .ids import object_id
 from .remote import SERVER_FIELDS, Remote, create_or_get, run_document
 from .rundir import RunState, apply_run_name
@@ -49,15 +51,6 @@ class SyncReport:
         return self.created_run or self.patched_run or bool(self.checkpoints or self.assets)
 
 
-def _lasting(exc: BaseException) -> bool:
-    """A failure that retrying the same upload will not fix."""
-    if isinstance(exc, TransportError):
-        return False
-    if isinstance(exc, FeathersError):
-        return 400 <= exc.code < 500 and exc.code not in (408, 429)
-    return isinstance(exc, (ConversionError, FileNotFoundError, ValueError))
-
-
 def _canonical(doc: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in doc.items() if k not in ("_id", *SERVER_FIELDS)}, sort_keys=True)
 
@@ -77,7 +70,7 @@ class RunSync:
         self.state = state
         self.run_confirmed = False
         self.confirmed: set[str] = set()
-        self.skipped: dict[str, str] = {}
+        self.skipped: dict[str, str] = {}  # item id -> why it was not uploaded
         self._remote_doc: dict[str, Any] | None = None
         self._sent: str | None = None
 
@@ -175,10 +168,13 @@ class RunSync:
                 self._upload_asset(index, item, item_id)
                 report.assets += 1
         except Exception as exc:
-            if not _lasting(exc):
+            if not lasting(exc):
                 raise
             self.skipped[item_id] = f"{type(exc).__name__}: {exc}"
-            log.warning("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
+            if isinstance(exc, (PlumeError, OSError, ValueError, ConversionError)):
+                log.warning("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
+            else:  # a bug (here or in a converter): its traceback is what explains it
+                log.exception("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
             return
         self.confirmed.add(item_id)
         if progress is not None:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .failures import explain
 from .ids import object_id
 from .model_files import checkpoint_basename, local_format, remote_format, save_model
 from .reconcile import RunSync
@@ -178,20 +179,24 @@ class Writer:
 
     # ------------------------------------------------------------------ uploads
     def wait_for_uploads(self, timeout: float | None = None) -> bool:
-        """Wait until the backend holds everything recorded so far; False if it does not (yet).
+        """Wait until the backend holds everything recorded so far; False (and a warning) if it does not.
 
-        Returns at once with False when the backend is unreachable: the run stays on disk.
+        Failures that may pass (a 503, a timeout) are retried until ``timeout`` (None: no limit).
+        Returns False early when the backend is plainly unreachable or a lasting error (401, 400...)
+        stopped the sending. The run stays on disk either way: ``plume sync <run dir>`` sends the rest.
         """
         if self.sender is None:
             return False
-        done = self.sender.wait(timeout)
-        if not done:
-            log.warning("%s is not fully on the backend yet; it is kept on disk (`plume sync %s` sends it)",
-                        self._describe(), self.log_folder)
-        return done
+        if not self.sender.wait(timeout):
+            stopped = self.sender.stopped_by
+            cause = f" ({explain(stopped)})" if stopped is not None else ""
+            log.warning("%s is not on the backend yet%s: run `plume sync %s` to send it (it is kept on disk)",
+                        self._describe(), cause, self.log_folder)
+            return False
+        return True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the background sender (what it has not sent stays on disk)."""
+        """Stop the background sender (what it has not sent stays on disk), waiting at most ``timeout`` seconds."""
         if self.sender is not None:
             self.sender.close(timeout)
             self.sender = None

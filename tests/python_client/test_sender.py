@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+import pytest
+
+from python_client.errors import NotAuthenticated, RequestTimeout, Unavailable
 from python_client.sender import BackgroundSender
 
 
 class Source:
     """A state that changes (``version``) and a sync step that records which version it sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: BaseException | None = None) -> None:
         self.version = 0
         self.sent: list[int] = []
-        self.fail = 0  # the next ``fail`` steps raise
+        self.fail = 0  # the next ``fail`` steps raise ``error``
+        self.error = error or ConnectionError("backend down")
+        self.steps = 0
         self.gate = threading.Event()
         self.gate.set()
 
     def step(self) -> None:
         self.gate.wait()
+        self.steps += 1
         if self.fail:
             self.fail -= 1
-            raise ConnectionError("backend down")
+            raise self.error
         self.sent.append(self.version)
 
 
@@ -67,3 +74,77 @@ def test_close_stops_a_sender_that_is_backing_off() -> None:
     assert not sender.wait(5)
     sender.close(timeout=5)
     assert not sender.alive
+
+
+def timeout_error() -> RequestTimeout:
+    error = RequestTimeout("No answer in time")
+    error.maybe_sent = True  # the server may have seen it: slow, not away
+    return error
+
+
+@pytest.mark.parametrize("error", [Unavailable("busy"), timeout_error(), ConnectionError("refused once")],
+                         ids=["503", "timeout", "refused-once"])
+def test_a_passing_failure_does_not_end_the_wait(error: BaseException) -> None:
+    src = Source(error)
+    src.fail = 2
+    src.version = 1
+    sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run", backoff=0.05)
+    assert sender.wait(30)  # retried until it succeeds, not given up at the first failed pass
+    assert src.sent == [1] and sender.failures == 2
+    sender.close()
+
+
+@pytest.mark.parametrize("error", [NotAuthenticated("Not authenticated"), TypeError("a bug")], ids=["401", "bug"])
+def test_a_lasting_error_stops_the_sender_and_says_why(error: BaseException, caplog: pytest.LogCaptureFixture) -> None:
+    src = Source(error)
+    src.fail = 1000
+    src.version = 1
+    with caplog.at_level(logging.WARNING, logger="python_client"):
+        sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run r", backoff=0.01)
+        started = time.monotonic()
+        assert not sender.wait(30)
+        assert time.monotonic() - started < 5  # no waiting out the timeout
+        for _ in range(5):
+            src.version += 1
+            sender.notify()  # training goes on: notices are taken, never block, send nothing
+        time.sleep(0.2)
+    assert src.steps == 1 and sender.stopped_by is error and not sender.alive
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    if isinstance(error, NotAuthenticated):
+        assert "authentication failed" in record.getMessage() and "PLUME_API_KEY" in record.getMessage()
+        assert record.exc_info is None  # the cause is named: no traceback needed
+    else:
+        assert "an error in the Plume client (TypeError: a bug)" in record.getMessage()
+        assert record.exc_info is not None  # log.exception: the traceback of the bug
+    sender.close()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_wait_without_timeout_ends_when_the_thread_died() -> None:
+    src = Source(SystemExit(3))  # not an Exception: the thread dies of it
+    src.fail = 1
+    src.version = 1
+    sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run")
+    started = time.monotonic()
+    assert not sender.wait(None)
+    assert time.monotonic() - started < 5 and not sender.alive
+
+
+def test_close_does_not_block_on_a_full_queue() -> None:
+    src = Source()
+    sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run", max_queue=1)
+    src.gate.clear()  # the sender is stuck in a pass, its queue full
+    src.version = 1
+    sender.notify()
+    time.sleep(0.1)
+    for _ in range(3):
+        sender.notify()
+    started = time.monotonic()
+    sender.close(timeout=0.5)
+    assert time.monotonic() - started < 0.9  # one bounded join, not a blocking put and then a join
+    src.gate.set()
+    for _ in range(100):
+        if not sender.alive:
+            break
+        time.sleep(0.05)
+    assert not sender.alive  # the pass over, the thread saw it was closed
