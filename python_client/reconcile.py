@@ -71,6 +71,7 @@ class RunSync:
         self.run_confirmed = False
         self.confirmed: set[str] = set()
         self.skipped: dict[str, str] = {}  # item id -> why it was not uploaded
+        self._skipped_labels: dict[str, str] = {}  # item id -> "checkpoint <name>" / "asset <filename>"
         self._remote_doc: dict[str, Any] | None = None
         self._sent: str | None = None
 
@@ -79,6 +80,10 @@ class RunSync:
         _, data = self.state.snapshot()
         items = [*data.get("checkpoints", []), *data.get("assets", [])]
         return sum(1 for i in items if i.get("id") not in self.confirmed and i.get("id") not in self.skipped)
+
+    def skipped_items(self) -> list[str]:
+        """What was not uploaded for a lasting reason, in words: ``["asset notes.txt (BadRequest: ...)"]``."""
+        return [f"{self._skipped_labels.get(item_id, item_id)} ({reason})" for item_id, reason in self.skipped.items()]
 
     def step(self, progress: Progress | None = None) -> SyncReport:
         """One pass (see the module docstring). Raises on passing failures."""
@@ -171,6 +176,7 @@ class RunSync:
             if not lasting(exc):
                 raise
             self.skipped[item_id] = f"{type(exc).__name__}: {exc}"
+            self._skipped_labels[item_id] = f"{kind[:-1]} {label}"
             if isinstance(exc, (PlumeError, OSError, ValueError, ConversionError)):
                 log.warning("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
             else:  # a bug (here or in a converter): its traceback is what explains it

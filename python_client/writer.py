@@ -183,7 +183,9 @@ class Writer:
 
         Failures that may pass (a 503, a timeout) are retried until ``timeout`` (None: no limit).
         Returns False early when the backend is plainly unreachable or a lasting error (401, 400...)
-        stopped the sending. The run stays on disk either way: ``plume sync <run dir>`` sends the rest.
+        stopped the sending, and False once the rest is sent if a checkpoint or asset could not be
+        uploaded for a lasting reason (its file is gone, the backend refused it): the warning names
+        what is missing. The run stays on disk either way: ``plume sync <run dir>`` sends the rest.
         """
         if self.sender is None:
             return False
@@ -192,6 +194,11 @@ class Writer:
             cause = f" ({explain(stopped)})" if stopped is not None else ""
             log.warning("%s is not on the backend yet%s: run `plume sync %s` to send it (it is kept on disk)",
                         self._describe(), cause, self.log_folder)
+            return False
+        skipped = self.sync.skipped_items() if self.sync is not None else []
+        if skipped:
+            log.warning("%s is on the backend without %s: run `plume sync %s` once that is fixed",
+                        self._describe(), "; ".join(skipped), self.log_folder)
             return False
         return True
 

@@ -2,6 +2,8 @@
 
 * A 503 or a timeout on the last pass does not make ``wait_for_uploads`` give up: it retries until
   its deadline and the backend ends with the final state.
+* A checkpoint or asset that cannot be uploaded for a lasting reason makes it return False, and
+  the warning says which one and why.
 * A lasting error on the run itself (401 without an API key, 400 for data the schema refuses) is
   logged once as an ERROR naming the cause; the sender stops retrying; training is not affected.
 """
@@ -25,6 +27,7 @@ from .runs import on_disk, without_server_fields
 
 BUSY = Status(503, '{"name":"Unavailable","message":"busy","code":503,"className":"unavailable"}',
               {"Content-Type": "application/json"})
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 
 
 @pytest.fixture
@@ -62,6 +65,28 @@ def test_a_passing_failure_at_the_end_is_waited_out(plume: PlumeProcess, proxy: 
     run = stored(plume.url, disk["_id"])
     assert run["status"] == "success" and run["logs"] == {"loss": [0.5, 0.25]}
     assert without_server_fields(run) == disk
+
+
+def test_items_skipped_for_good_make_the_wait_fail_and_are_named(plume: PlumeProcess, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    notes = tmp_path / "notes.txt"  # the server takes jpg/jpeg/png/wav assets only: a 400
+    notes.write_text("x")
+    curve = tmp_path / "curve.png"
+    curve.write_bytes(PNG)
+    writer = Writer("skip", plume.url, base_log_dir=tmp_path / "logs")
+    writer.create_run()
+    writer.train_begin(1)
+    writer.save_epoch(1, {"loss": 1.0}, assets=[notes, curve, tmp_path / "gone.png"])
+    writer.train_end()
+    with caplog.at_level(logging.WARNING, logger="python_client"):
+        assert writer.wait_for_uploads(30) is False
+    writer.close()
+    (warning,) = [r.getMessage() for r in caplog.records if "is on the backend without" in r.getMessage()]
+    assert "asset notes.txt (BadRequest" in warning and "asset gone.png (FileNotFoundError" in warning
+    assert "curve.png" not in warning and "plume sync" in warning
+    disk = on_disk(writer.log_folder)  # type: ignore[arg-type]
+    run = stored(plume.url, disk["_id"])  # the rest is on the backend
+    assert run["status"] == "success" and [a["filename"] for a in run["assets"] if a["url"]] == ["curve.png"]
 
 
 def test_a_run_refused_for_lack_of_credentials(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
