@@ -31,8 +31,10 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Lists past 20 indices become objects, as in Node's qs (not an error); too many parameters is
 # counted before decoding so that it is a 400 and never a silent truncation.
 _QS_OPTIONS = DecodeOptions(depth=5, strict_depth=True, list_limit=20, parameter_limit=MAX_PARAMETERS + 1)
-# Field names may hold almost anything, but not what would let them leave a quoted JSON path.
-_BAD_FIELD = re.compile(r'["\\\x00-\x1f\x7f]')
+# What no label of a field path may hold: quotes and backslashes (paths are quoted in SQL/JSON path
+# text), control characters, and lone surrogates (no UTF-8 encoding, so no SQLite text).
+_BAD_FIELD = re.compile(r'["\\\x00-\x1f\x7f\ud800-\udfff]')
+MAX_LABEL = 256  # characters in one label of a field path
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 
 
@@ -260,11 +262,16 @@ def _scalar(value: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
+def safe_label(part: str) -> bool:
+    """True when ``part`` may be one label of a field path (quoted as is in SQL and JSON paths)."""
+    return 0 < len(part) <= MAX_LABEL and _BAD_FIELD.search(part) is None
+
+
 def split_path(key: str) -> tuple[str, ...]:
     """A dotted field name as a validated path (``a.b`` → ``("a", "b")``)."""
     parts = tuple(key.split("."))
     for part in parts:
-        if not part or part.startswith("$") or _BAD_FIELD.search(part) or len(part) > 256:
+        if part.startswith("$") or not safe_label(part):
             raise BadRequest(f"Invalid field name '{key[:100]}'")
     return parts
 

@@ -240,6 +240,7 @@ class StorageAdapter(abc.ABC):
         if many:
             self._check_multi("create")
         items = [self._check_data(d) for d in (data if many else [data])]
+        q = self._parse(params) if params.query else None  # a bad query is a 400 before anything is stored
         records = []
         for item in items:
             rec = dict(item)
@@ -250,9 +251,8 @@ class StorageAdapter(abc.ABC):
             records.append(rec)
         if records:
             await self._insert(records)
-        if not params.query:  # nothing to select: the records as stored
+        if q is None:  # nothing to select: the records as stored
             return records if many else records[0]
-        q = self._parse(params)
         out = self._select(records, q.select)
         return out if many else out[0]
 

@@ -1,14 +1,13 @@
 """Translate the condition tree of :mod:`backend.query` into SQLite SQL over JSON documents.
 
 Field paths become literal JSON paths (``'$."a"."b"'``) so that expression indexes created with
-the same text are used by the planner. That is safe because :func:`backend.query.split_path`
+the same text are used by the planner. That is safe because :func:`backend.query.safe_label`
 refuses names holding ``"``, ``\\`` or control characters, and quotes are doubled for SQL. Values
 are always bound parameters. Type guards keep comparisons within one kind, as in MongoDB.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..query import And, Cmp, Cond, IdIn, Not, Or
@@ -20,14 +19,6 @@ _RANGE_TEST = {
     "$gt": lambda a, b: a > b,
     "$gte": lambda a, b: a >= b,
 }
-
-
-_UNSAFE_IN_PATH = re.compile(r'["\\\x00-\x1f\x7f]')
-
-
-def path_safe(name: str) -> bool:
-    """True when ``name`` can be a quoted JSON path label (the rule :func:`backend.query.split_path` applies)."""
-    return bool(name) and _UNSAFE_IN_PATH.search(name) is None
 
 
 def json_path(path: tuple[str, ...]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import orjson
 
 from ..errors import BadRequest, Conflict
-from ..query import And, Cond, IdIn, Query, conjoin, split_path
+from ..query import And, Cond, IdIn, Query, conjoin, safe_label, split_path
 from .base import AdapterOptions, StorageAdapter
-from .sql import SqlBuilder, index_sql, json_path, path_safe, quote_ident
+from .sql import SqlBuilder, index_sql, json_path, quote_ident
 from .sqlite_db import ON_THREAD, SqliteDatabase, TooBigInline
 
 INLINE_MAX = 64 * 1024  # bytes of JSON a row may have to be decoded on the event loop
@@ -53,7 +54,6 @@ class SqliteAdapter(StorageAdapter):
         self._t = quote_ident(self.table)
         # get/patch/update/remove by id: one primary-key lookup, the commonest read by far.
         self._by_key_sql = f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE id = ?"
-        self._patch_sql: dict[tuple[str, ...], str] = {}  # patch by id alone, by the patched field names
 
     async def setup(self, app: Any, path: str) -> None:
         statements = [f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL)"]
@@ -170,61 +170,53 @@ class SqliteAdapter(StorageAdapter):
         if not data:
             found = await self._find(Query(where=conjoin(IdIn((key,)), where), limit=1))
             return found[0] if found else None
-        values = [_dumps(v) for v in data.values()]
-        if type(where) is And and not where.items:  # by id alone, the common patch: SQL by field names
-            fields = tuple(data)
-            sql = self._patch_sql.get(fields)
-            if sql is None and len(fields) <= MAX_SET_FIELDS and all(path_safe(k) for k in fields):
-                if len(self._patch_sql) >= 256:
-                    self._patch_sql.clear()  # a bound on what clients' field names can make us keep
-                sql = self._patch_sql[fields] = (f"UPDATE {self._t} SET doc = {_setter(fields)} WHERE id = ? "
-                                                 "RETURNING doc")
-            if sql is not None:
-                args = [*values, key]
-                return await self.db.write(lambda conn: _first_doc(conn.execute(sql, args).fetchone()))
-        b = SqlBuilder(self.id_field)
-        cond = b.where(conjoin(IdIn((key,)), where))
-        if len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
-            sql = f"UPDATE {self._t} SET doc = {_setter(tuple(data))} WHERE {cond} RETURNING doc"
-            args = [*values, *b.params]
+        setter = _set_args(data)  # fail early (a value JSON cannot hold), outside the writer thread
+        if type(where) is And and not where.items:  # by id alone, the common patch
+            cond, params = "id = ?", [key]
+        else:
+            b = SqlBuilder(self.id_field)
+            cond, params = b.where(conjoin(IdIn((key,)), where)), b.params
+        if setter is not None:
+            sql = f"UPDATE {self._t} SET doc = {_setter(len(data))} WHERE {cond} RETURNING doc"
+            args = [*setter, *params]
             return await self.db.write(lambda conn: _first_doc(conn.execute(sql, args).fetchone()))
-        select = f"SELECT doc FROM {self._t} WHERE {cond}"
-        update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
+        select = f"SELECT id, doc FROM {self._t} WHERE {cond}"
 
         def merge(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(select, b.params).fetchone()
-            if row is None:
-                return None
-            record = {**orjson.loads(row[0]), **data}
-            conn.execute(update, (_dumps(record), key))
-            return record
+            merged = self._merge_rows(conn, select, params, data)
+            return merged[0] if merged else None
 
         return await self.db.write(merge)
 
     async def _patch(self, keys: list[str], data: dict[str, Any]) -> None:
-        values = [_dumps(v) for v in data.values()]  # fail early, outside the writer thread
-        if 0 < len(data) <= MAX_SET_FIELDS and all(path_safe(k) for k in data):
+        setter = _set_args(data)  # fail early, outside the writer thread
+        if setter is not None:
             # The merge in SQL (json_set replaces or appends each top-level field, as {**old, **data}
             # does): the writer neither parses nor re-serialises the whole document.
-            setter = _setter(tuple(data))
+            head = f"UPDATE {self._t} SET doc = {_setter(len(data))} WHERE id IN "
 
             def set_fields(conn: sqlite3.Connection) -> None:
                 for chunk in _chunks(keys):
-                    marks = ",".join("?" * len(chunk))
-                    conn.execute(f"UPDATE {self._t} SET doc = {setter} WHERE id IN ({marks})", [*values, *chunk])
+                    conn.execute(f"{head}({','.join('?' * len(chunk))})", [*setter, *chunk])
 
             await self.db.write(set_fields)
             return
-        update = f"UPDATE {self._t} SET doc = ? WHERE id = ?"
 
         def run(conn: sqlite3.Connection) -> None:
-            # Read-modify-write inside the writer's transaction: atomic, and any key is allowed.
             for chunk in _chunks(keys):
                 select = f"SELECT id, doc FROM {self._t} WHERE id IN ({','.join('?' * len(chunk))})"
-                rows = conn.execute(select, chunk).fetchall()
-                conn.executemany(update, [(_dumps({**orjson.loads(doc), **data}), key) for key, doc in rows])
+                self._merge_rows(conn, select, chunk, data)
 
         await self.db.write(run)
+
+    def _merge_rows(self, conn: sqlite3.Connection, select: str, params: list[Any],
+                    data: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{**old, **data}`` for each row of ``select`` (id, doc), written back and returned: the
+        merge in Python, for field names json_set cannot take. Read-modify-write inside the
+        writer's transaction, so atomic."""
+        merged = [(key, {**orjson.loads(doc), **data}) for key, doc in conn.execute(select, params).fetchall()]
+        conn.executemany(f"UPDATE {self._t} SET doc = ? WHERE id = ?", [(_dumps(r), key) for key, r in merged])
+        return [r for _, r in merged]
 
     async def _delete(self, keys: list[str]) -> None:
         def run(conn: sqlite3.Connection) -> None:
@@ -234,10 +226,21 @@ class SqliteAdapter(StorageAdapter):
         await self.db.write(run)
 
 
-def _setter(fields: tuple[str, ...]) -> str:
-    """``json_set(doc, '$."a"', json(?), ...)``: each top-level field replaced or appended, as
-    ``{**old, **data}`` does (fields must be :func:`path_safe`)."""
-    return "json_set(doc, " + ", ".join(f"{json_path((k,))}, json(?)" for k in fields) + ")"
+@functools.cache
+def _setter(n: int) -> str:
+    """``json_set(doc, ?, json(?), ...)`` for ``n`` fields: each top-level field replaced or
+    appended, as ``{**old, **data}`` does. The paths are bound (:func:`_set_args`), so the SQL
+    text, and what SQLite's statement cache keeps, depend only on how many fields a patch sets."""
+    return "json_set(doc" + ", ?, json(?)" * n + ")"
+
+
+def _set_args(data: dict[str, Any]) -> list[str] | None:
+    """The bound arguments of :func:`_setter` (path, JSON value, ...), or None when json_set cannot
+    take these fields (too many, or a name no JSON path label may hold)."""
+    if not 0 < len(data) <= MAX_SET_FIELDS or not all(safe_label(k) for k in data):
+        _dumps(data)  # a value JSON cannot hold is a 400 here too
+        return None
+    return [x for k, v in data.items() for x in ('$."' + k + '"', _dumps(v))]
 
 
 def _first_doc(row: tuple[Any, ...] | None) -> dict[str, Any] | None:

@@ -57,6 +57,23 @@ async def test_patch_merges_top_level(client: Any) -> None:
     assert await client.call("get", "people", rec["_id"]) == out
 
 
+async def test_create_with_a_bad_query_stores_nothing(client: Any) -> None:
+    e = await err(client.call("create", "people", {"name": "ghost"}, {"$where": "1"}))
+    assert e.code == 400
+    assert (await client.call("find", "people", {"name": "ghost"}))["total"] == 0
+
+
+async def test_patch_field_names_of_any_length(client: Any) -> None:
+    """Names json_set can take (short) and names it is not given (over 256 characters) merge
+    alike; whatever the names, the server keeps nothing per name (SQL is per field count)."""
+    rec = await client.call("create", "people", {"name": "Ann"})
+    for n in (1, 200, 257, 5000):
+        out = await client.call("patch", "people", rec["_id"], {"k" * n: n, f"x{n}": True})
+        assert out["k" * n] == n and out[f"x{n}"] is True and out["name"] == "Ann"
+    stored = await client.call("get", "people", rec["_id"])
+    assert all(stored["k" * n] == n for n in (1, 200, 257, 5000))
+
+
 async def test_remove_returns_the_record(client: Any) -> None:
     rec = await client.call("create", "people", {"name": "Ann"})
     assert await client.call("remove", "people", rec["_id"]) == rec

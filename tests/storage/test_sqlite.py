@@ -178,3 +178,49 @@ async def test_wal_is_checkpointed_while_reads_and_writes_never_pause(adapter, t
         stop = True
         await asyncio.gather(*readers)
     assert sizes[-1] <= 2 * max(sizes[:2]), sizes
+
+
+async def test_patch_sql_does_not_grow_with_field_names(adapter) -> None:  # type: ignore[no-untyped-def]
+    """Clients choose field names: the statements a patch runs (and SQLite's statement cache keeps)
+    depend only on how many fields it sets. (Names were once part of the SQL text: 200 patches
+    with distinct 1 MB names held 700 MB.)"""
+    from backend.storage.sqlite import _setter
+
+    rec = await adapter.create({"n": 0}, Params())
+    await adapter.create([{"g": 1}, {"g": 1}], Params())
+    statements: set[str] = set()
+    write = adapter.db.write
+
+    class Recording:  # the writer's connection, noting each statement's text
+        def __init__(self, conn):  # type: ignore[no-untyped-def]
+            self.conn = conn
+
+        def execute(self, sql, *args):  # type: ignore[no-untyped-def]
+            statements.add(sql)
+            return self.conn.execute(sql, *args)
+
+        def executemany(self, sql, *args):  # type: ignore[no-untyped-def]
+            statements.add(sql)
+            return self.conn.executemany(sql, *args)
+
+    adapter.db.write = lambda fn: write(lambda conn: fn(Recording(conn)))
+    for i in range(40):
+        await adapter.patch(rec["_id"], {f"field {i} " + "x" * 100: i}, Params())
+        await adapter.patch(None, {f"other {i}": i}, Params(query={"g": 1}))
+    assert statements and all("field" not in s and "other" not in s for s in statements)
+    assert len(statements) <= 2 and _setter.cache_info().currsize <= 10
+    assert (await adapter.get(rec["_id"], Params()))["field 39 " + "x" * 100] == 39
+    assert all(r["other 39"] == 39 for r in await adapter.find(Params(query={"g": 1})))
+
+
+async def test_field_names_without_utf8_are_bad_requests(adapter) -> None:  # type: ignore[no-untyped-def]
+    """A lone surrogate has no UTF-8 form: a 400 from every write, never an error in the writer."""
+    from backend.errors import BadRequest
+
+    rec = await adapter.create({"n": 0}, Params())
+    for call in (adapter.create({"\ud800": 1}, Params()), adapter.patch(rec["_id"], {"\ud800": 1}, Params()),
+                 adapter.patch(None, {"\ud800x": 1}, Params(query={"n": 0})),
+                 adapter.find(Params(query={"\udfff": 1}))):
+        with pytest.raises(BadRequest):
+            await call
+    assert await adapter.get(rec["_id"], Params()) == rec
