@@ -16,6 +16,7 @@ The run document keeps Marcelle's format::
 
 from __future__ import annotations
 
+import atexit
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -49,12 +50,15 @@ class Writer:
         remote: A :class:`Remote` to use instead of making one from ``backend_root``.
         api_key, timeout: For the Remote made here.
         max_queue: Bound of the sender's notice queue.
+        exit_timeout: When the interpreter exits with part of the run not on the backend yet (a
+            script that ends right after ``train_end()``), seconds to wait for it before the
+            sender thread dies with the process; 0 only warns. ``close()`` cancels that wait.
     """
 
     def __init__(self, name: str, backend_root: str | None = "http://localhost:3030", disk_save_format: str = "h5",
                  remote_save_format: str = "tfjs", base_log_dir: str | Path = "marcelle-logs", source: str = "keras",
                  *, remote: Remote | None = None, api_key: str | None = None, timeout: float = 10.0,
-                 max_queue: int = 64) -> None:
+                 max_queue: int = 64, exit_timeout: float = 30.0) -> None:
         self.name = name
         self.base_log_dir = Path(base_log_dir)
         self.disk_save_format = local_format(disk_save_format)
@@ -67,6 +71,7 @@ class Writer:
                             retry=SENDER_RETRY)
         self.remote = remote
         self.max_queue = max_queue
+        self.exit_timeout = exit_timeout
         self.model: Any = None
         self.state: RunState | None = None
         self.sync: RunSync | None = None
@@ -112,6 +117,9 @@ class Writer:
             self.sync = RunSync(self.remote, self.state)
             self.sender = BackgroundSender(self.sync.step, lambda: self._state().version, describe=self._describe,
                                            max_queue=self.max_queue)
+            # The sender is a daemon thread (it must never keep a finished script alive), so it
+            # dies at interpreter exit, whatever it still had to send.
+            atexit.register(self._flush_at_exit)
             self.sender.notify()
 
     def train_begin(self, epochs: int) -> None:
@@ -204,9 +212,20 @@ class Writer:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the background sender (what it has not sent stays on disk), waiting at most ``timeout`` seconds."""
+        atexit.unregister(self._flush_at_exit)
         if self.sender is not None:
             self.sender.close(timeout)
             self.sender = None
+
+    def _flush_at_exit(self) -> None:
+        """At interpreter exit: give the sender ``exit_timeout`` seconds to finish, else say what is left."""
+        if self.sender is None:
+            return
+        try:
+            self.wait_for_uploads(self.exit_timeout)
+        except KeyboardInterrupt:  # a user who does not want to wait: say what is left, quietly
+            log.warning("%s is not on the backend yet: run `plume sync %s` to send it (it is kept on disk)",
+                        self._describe(), self.log_folder)
 
     # ------------------------------------------------------------------ internals
     def _state(self) -> RunState:
