@@ -2,8 +2,9 @@
 
 One :meth:`RunSync.step` makes sure that, on the backend,
 
-1. the run document exists (created with the run's own ``_id``; named ``<basename>-<n>`` when the
-   run had no name yet, and the name is written back to disk);
+1. the run document exists (created with the run's own ``_id``; named ``<basename>-<n>`` unless the
+   backend already accepted it under its name, see :data:`~python_client.rundir.NAME_CONFIRMED`;
+   the name is written to disk once the backend has the run);
 2. every checkpoint and asset listed in the run exists (created with its own id after uploading
    its files; an id already on the backend is left alone);
 3. the run document holds the run's data (patched only when it differs).
@@ -30,7 +31,7 @@ from .errors import NotFound, PlumeError
 from .failures import lasting
 from .ids import object_id
 from .remote import SERVER_FIELDS, Remote, create_or_get, run_document
-from .rundir import RunState, apply_run_name
+from .rundir import NAME_CONFIRMED, RunState, apply_run_name
 
 log = logging.getLogger("python_client")
 Progress = Callable[[str], None]
@@ -49,6 +50,15 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return self.created_run or self.patched_run or bool(self.checkpoints or self.assets)
+
+
+def _adopt(data: dict[str, Any], found: dict[str, Any]) -> None:
+    """The run is on the backend already (``found``): take its id, and its name unless ours was confirmed."""
+    data["_id"] = found["_id"]
+    if found.get("name") and not (data.get("name") and data.get(NAME_CONFIRMED)):
+        apply_run_name(data, found["name"])
+    if data.get("name"):
+        data[NAME_CONFIRMED] = True
 
 
 def _canonical(doc: dict[str, Any]) -> str:
@@ -106,27 +116,35 @@ class RunSync:
         run_id = data.get("_id")
         # A folder written by Marcelle's package has no id: its run is found by its start date.
         remote_doc = self.remote.get_run(run_id) if run_id else self.remote.retrieve_run(data["start"])
-        if remote_doc is not None:
-            found = remote_doc
-
-            def adopt(d: dict[str, Any]) -> None:
-                d["_id"] = found["_id"]
-                if not d.get("name") and found.get("name"):
-                    apply_run_name(d, found["name"])
-
-            self.state.update(adopt)
-        else:
-            if not run_id:
-                self.state.update(lambda d: d.__setitem__("_id", object_id()))
-            if not data.get("name"):
-                name = self.remote.next_run_name(data["basename"])
-                self.state.update(lambda d: apply_run_name(d, name))
-            _, data = self.state.snapshot()
-            remote_doc = create_or_get(self.remote.runs_service, {"_id": data["_id"], **run_document(data)})
+        if remote_doc is None:
+            remote_doc = self._create_run()
             report.created_run = True
+        else:
+            found = remote_doc
+            self.state.update(lambda d: _adopt(d, found))
         self._remote_doc = remote_doc
         self.remote.run_id = remote_doc["_id"]
         self.run_confirmed = True
+
+    def _create_run(self) -> dict[str, Any]:
+        """Create the run document; the name goes to disk, confirmed, only once the backend has it."""
+        if not self.state.snapshot()[1].get("_id"):
+            self.state.update(lambda d: d.__setitem__("_id", object_id()))
+        _, data = self.state.snapshot()
+        name = data.get("name")
+        if not name or not data.get(NAME_CONFIRMED):
+            name = self.remote.next_run_name(data["basename"])
+        apply_run_name(data, name)
+        data[NAME_CONFIRMED] = True
+        created = create_or_get(self.remote.runs_service, {"_id": data["_id"], **run_document(data)})
+        confirmed = created.get("name") or name  # an earlier attempt's, if that one reached the backend
+
+        def confirm(d: dict[str, Any]) -> None:
+            apply_run_name(d, confirmed)
+            d[NAME_CONFIRMED] = True
+
+        self.state.update(confirm)
+        return created
 
     def _patch(self, report: SyncReport) -> None:
         _, data = self.state.snapshot()

@@ -43,12 +43,25 @@ def new_run_directory(base_log_dir: str | Path, start: str) -> Path:
     raise RuntimeError(f"no free run folder for {stem} in {base}")
 
 
+#: Set (True) in a run's data once the backend has accepted the run under its ``name``. A name
+#: picked before that may be another run's by now: Marcelle's package names every run it keeps
+#: offline ``<basename>-1``, and a name picked just before the backend went away is picked again by
+#: the next run. A sync gives a run that is not on the backend and whose name is not confirmed a
+#: fresh ``<basename>-<n>``.
+NAME_CONFIRMED = "name_confirmed"
+
+
 def apply_run_name(data: dict[str, Any], name: str) -> None:
-    """Set the run's name, and name its checkpoints ``<run>@<epoch>`` where they have no name yet."""
+    """Set the run's name, and name its checkpoints ``<run>@<epoch>``: those without a name yet, and
+    those named after the run's previous name (``<old>@3`` becomes ``<name>@3``)."""
+    old = data.get("name")
     data["name"] = name
     for checkpoint in data.get("checkpoints") or []:
-        if not checkpoint.get("name"):
+        current = checkpoint.get("name")
+        if not current:
             checkpoint["name"] = f"{name}@{checkpoint.get('metadata', {}).get('epoch')}"
+        elif old and old != name and isinstance(current, str) and current.startswith(f"{old}@"):
+            checkpoint["name"] = f"{name}@{current[len(old) + 1:]}"
 
 
 class RunState:
