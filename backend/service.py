@@ -56,7 +56,3 @@ for _spec in METHODS.values():
         if _spec.with_id == "optional" or (_spec.with_id == "yes") == _has_id:
             REST_ROUTES.setdefault((_spec.http_verb, _has_id), _spec)
 
-
-def rest_method(verb: str, has_id: bool) -> MethodSpec | None:
-    """The method a REST verb on a collection (``has_id=False``) or a record maps to."""
-    return REST_ROUTES.get((verb, has_id))

@@ -12,6 +12,11 @@ from ..hooks import HookContext
 _prefix: tuple[int, str] = (-1, "")
 
 
+def iso_at(t: float) -> str:
+    """``t`` (POSIX seconds) in the same form as :func:`now_iso`."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
 def now_iso() -> str:
     """``2026-11-22T11:02:00.123Z``: sorts and range-compares as text in every adapter."""
     global _prefix

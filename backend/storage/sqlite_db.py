@@ -186,26 +186,27 @@ class SqliteDatabase:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
 
-    async def read_bounded(self, fn: Callable[[sqlite3.Connection], T], *, budget: bool = True) -> T:
+    async def read_bounded(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Try ``fn`` on the loop thread within a budget of SQLite work, else on a reader thread.
 
         A hop to a reader thread costs 50-250 µs here, more than most indexed queries. So a read
         first runs inline with a progress handler that interrupts it after about ``INLINE_BUDGET``
         virtual machine steps (about a millisecond); an interrupted read, or one that raises
         :class:`TooBigInline` (rows too large to parse on the loop), is re-run on a reader thread.
-        ``budget=False`` is for reads bounded by construction (one primary-key lookup): they skip
-        the progress handler but keep the row-size cap. The loop's connection never waits for a
+        The loop's connection never waits for a
         lock (busy timeout 0): a read that finds the file busy (another process recovering or
         checkpointing it) goes to a reader thread, which may wait.
         """
-        value = self.read_inline(fn, budget=budget)
+        value = self.read_inline(fn)
         if value is ON_THREAD:
             return await self.read(fn)
         return value  # type: ignore[return-value]
 
     def read_inline(self, fn: Callable[[sqlite3.Connection], T], *, budget: bool = True) -> T | _OnThread:
         """The inline half of :meth:`read_bounded`: ``fn``'s result, or :data:`ON_THREAD` when the
-        read must be re-run with :meth:`read` (callers that await only then save a coroutine)."""
+        read must be re-run with :meth:`read` (callers that await only then save a coroutine).
+        ``budget=False`` is for reads bounded by construction (one primary-key lookup): they skip
+        the progress handler but keep the row-size cap."""
         try:
             conn, steps = self._local.loop
         except AttributeError:
@@ -229,8 +230,8 @@ class SqliteDatabase:
 
     @property
     def inline(self) -> bool:
-        """True while a read function runs on the event loop (the loop thread reads only through
-        :meth:`read_bounded`; reader threads never run inline)."""
+        """True on the event loop's thread once it has read (it reads only inline, through
+        :meth:`read_inline`); False on reader threads. Read functions ask it to refuse big rows."""
         return bool(getattr(self._local, "inline", False))
 
     # ------------------------------------------------------------------ lifecycle
@@ -259,7 +260,7 @@ class _Budget:
 
     SQLite counts a prepared statement's steps across all its executions, and Python caches
     statements: the handler's first call during one read may come after a single step of it. So
-    calls are counted per read (``calls`` is reset by :meth:`SqliteDatabase.read_bounded`) in ticks
+    calls are counted per read (``calls`` is reset by :meth:`SqliteDatabase.read_inline`) in ticks
     of ``BUDGET_TICK`` steps, instead of interrupting at the first call (which sent about one small
     indexed read in a hundred to a reader thread).
     """

@@ -42,6 +42,7 @@ _STATUS_ERRORS: dict[int, type[FeathersError]] = {404: NotFound, 405: MethodNotA
 
 
 def error_response(err: FeathersError) -> web.Response:
+    """``err`` as the Feathers error JSON, with its status code."""
     return web.Response(status=err.code, body=dumps(err.to_json()), headers=JSON_HEADERS)
 
 
@@ -64,6 +65,18 @@ def failure_response(request: web.Request, exc: Exception) -> web.Response:
     return error_response(GeneralError("Internal server error"))
 
 
+async def with_cors(request: web.Request, extra: dict[str, str], handler: Handler) -> web.StreamResponse:
+    """A request from an allowed origin: a preflight answered, else ``handler``'s answer with the
+    CORS headers ``extra``."""
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=extra)
+    request[CORS_KEY] = extra  # streamed responses (downloads) add them before sending
+    resp = await handler(request)
+    if not resp.prepared:
+        resp.headers.update(extra)
+    return resp
+
+
 class Guard:
     """CORS and the error guard, for every route (one wrapper, no aiohttp middleware).
 
@@ -75,20 +88,18 @@ class Guard:
         self.cors = cors
 
     def wrap(self, handler: Handler) -> Handler:
+        """``handler`` with CORS, and every failure answered as Feathers error JSON."""
+
+        async def safe(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                return failure_response(request, exc)
+
         async def guarded(request: web.Request) -> web.StreamResponse:
             origin = request.headers.get("Origin")
             extra = self.cors(origin) if origin else None
-            if extra is not None:
-                if request.method == "OPTIONS":
-                    return web.Response(status=204, headers=extra)
-                request[CORS_KEY] = extra  # streamed responses (downloads) add them before sending
-            try:
-                resp = await handler(request)
-            except Exception as exc:
-                resp = failure_response(request, exc)
-            if extra is not None and not resp.prepared:
-                resp.headers.update(extra)
-            return resp
+            return await (safe(request) if extra is None else with_cors(request, extra, safe))
 
         return guarded
 
@@ -152,11 +163,8 @@ class RestTransport:
                 return handle, segments[cut:]
         return None
 
-    async def locate(self, segments: list[str], request: web.Request) -> tuple[ServiceHandle, list[str]]:
-        """Like :meth:`registered`, else a dynamic service created for the first segment."""
-        found = self.registered(segments)
-        if found is not None:
-            return found
+    async def create_service(self, segments: list[str], request: web.Request) -> tuple[ServiceHandle, list[str]]:
+        """For a path no registered service names: a dynamic service created for its first segment."""
         if 1 <= len(segments) <= 3:
             return await self.app.resolve(segments[0], self.params(request)), segments[1:]
         raise NotFound(f"Page not found: /{'/'.join(segments)}")
@@ -175,17 +183,8 @@ class RestTransport:
         if origin:
             extra = self.cors(origin)
             if extra is not None:
-                return self._with_cors(request, extra)
+                return with_cors(request, extra, self.serve)
         return self.serve(request)
-
-    async def _with_cors(self, request: web.Request, extra: dict[str, str]) -> web.StreamResponse:
-        if request.method == "OPTIONS":
-            return web.Response(status=204, headers=extra)
-        request[CORS_KEY] = extra  # streamed responses (downloads) add them before sending
-        resp = await self.serve(request)
-        if not resp.prepared:
-            resp.headers.update(extra)
-        return resp
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Path -> service and method, the call, the answer; every failure as Feathers error JSON."""
@@ -197,7 +196,7 @@ class RestTransport:
             segments = [unquote(s) if "%" in s else s for s in raw.split("/") if s]
             if not segments:
                 raise NotFound("Page not found: /")
-            handle, rest = self.registered(segments) or await self.locate(segments, request)
+            handle, rest = self.registered(segments) or await self.create_service(segments, request)
             verb = request.method.upper()
             if len(rest) > 2:
                 raise NotFound(f"Page not found: {raw}")
@@ -224,6 +223,7 @@ class RestTransport:
             return failure_response(request, exc)
 
     def respond(self, ctx: HookContext, status: int) -> web.Response:
+        """The answer to a call: its result as JSON (``status``, or 204 when empty), or its error."""
         if ctx.error is not None:
             err = convert(ctx.error)
             if not isinstance(ctx.error, FeathersError):

@@ -107,7 +107,6 @@ class SocketIOTransport:
         conn = Connection(id=sid, provider="socketio", join_fn=join, leave_fn=leave, disconnect_fn=disconnect)
         conn.data["headers"] = dict(request.headers) if request is not None else {}
         conn.data["ip"] = request.remote if request is not None else None
-        conn.data["handshake_auth"] = auth
         await self.app.connected(conn)
         await sio.emit("init", {"auth": bool(getattr(self.app, "auth_enabled", False)),
                                 "services": sorted(self.app.services)}, to=sid)
@@ -154,11 +153,8 @@ class SocketIOTransport:
         for i, name in enumerate(names):
             if name == "id" and isinstance(values[i], (dict, list)):
                 raise BadRequest("Invalid id")
-        conn = self.app.connections.get(sid)
-        data = conn.data if conn else {}
-        params = Params(query=query, provider="socketio", connection=conn, user=data.get("user"),
-                        authentication=data.get("authentication"), headers=data.get("headers", {}),
-                        extra={"ip": data.get("ip")})
+        params = self._caller(sid)
+        params.query = query
         ctx = await handle.call(method, *values, params=params)
         if ctx.error is not None:
             if not isinstance(ctx.error, FeathersError):
@@ -167,13 +163,15 @@ class SocketIOTransport:
         return ctx.safe_result
 
     def _caller(self, sid: str) -> Params:
-        """Who a connection is, for decisions made before its call (creating a dynamic service)."""
+        """The params of a call from connection ``sid``: who it is, its headers and address."""
         conn = self.app.connections.get(sid)
         data = conn.data if conn else {}
         return Params(provider="socketio", connection=conn, user=data.get("user"),
-                      authentication=data.get("authentication"), extra={"ip": data.get("ip")})
+                      authentication=data.get("authentication"), headers=data.get("headers", {}),
+                      extra={"ip": data.get("ip")})
 
     async def dispatch(self, event: str, data: Any, channels: list[str]) -> None:
+        """Send event ``event`` with ``data`` to the connections in ``channels`` (rooms)."""
         if self._local_rooms is not None:
             rooms = self._local_rooms.get("/")
             if not rooms or not any(name in rooms for name in channels):
@@ -181,6 +179,7 @@ class SocketIOTransport:
         await self.sio.emit(event, data, to=channels)
 
     async def fan_out_signal(self, message: dict[str, Any]) -> None:
+        """Carry an :meth:`App.signal` message to every process (through the Redis manager)."""
         await self.sio.emit(SIGNAL_EVENT, message, to=SIGNAL_EVENT)
 
 

@@ -25,15 +25,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from backend.errors import NotFound
+from backend.hooklib.timestamps import iso_at
 from backend.hooks import Params
 
 log = logging.getLogger(__name__)
 LEASE_FIELD = "conversionLease"
-
-
-def iso(t: float) -> str:
-    """``t`` (POSIX seconds) in the ISO-8601 UTC form of Plume's timestamps (sorts as text)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 class Leases:
@@ -58,12 +54,12 @@ class Leases:
     async def claim(self, doc_id: str) -> bool:
         """Take the lease if nobody holds it (or the holder's has expired); True when it is ours."""
         now = time.time()
-        free = {"$or": [{LEASE_FIELD: None}, self.mine(), {f"{LEASE_FIELD}.until": {"$lt": iso(now)}}]}
-        return await self._set(doc_id, {"owner": self.owner, "until": iso(now + self.seconds)}, free)
+        free = {"$or": [{LEASE_FIELD: None}, self.mine(), {f"{LEASE_FIELD}.until": {"$lt": iso_at(now)}}]}
+        return await self._set(doc_id, {"owner": self.owner, "until": iso_at(now + self.seconds)}, free)
 
     async def renew(self, doc_id: str) -> bool:
         """Extend our lease; False if we lost it (it expired and another process took it)."""
-        return await self._set(doc_id, {"owner": self.owner, "until": iso(time.time() + self.seconds)},
+        return await self._set(doc_id, {"owner": self.owner, "until": iso_at(time.time() + self.seconds)},
                                self.mine())
 
     async def release(self, doc_id: str) -> None:

@@ -14,11 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from backend.hooklib.timestamps import iso_at as iso
 from backend.hooks import Params
 from backend.storage import SqliteStorage
 from backend.storage.base import AdapterOptions
 from services.models.conversion import ConversionManager
-from services.models.lease import LEASE_FIELD, Leases, iso
+from services.models.lease import LEASE_FIELD, Leases
 from tests.services.files.support import post_form
 from tests.support.inprocess import running
 

@@ -20,10 +20,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from backend.hooklib.timestamps import iso_at as iso
 from backend.hooks import HookContext, Params
 from services.conversion import TFJS_LAYERS_MODEL, ConversionJob, ConversionResult
 from services.models.conversion import OUTPUT_SERVICE, RESERVED, TARGETS, ConversionManager
-from services.models.lease import LEASE_FIELD, iso
+from services.models.lease import LEASE_FIELD
 from tests.services.files.support import post_form, stored_files
 from tests.support.inprocess import Running, running
 
