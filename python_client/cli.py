@@ -1,8 +1,10 @@
 """``plume sync <run dir>...``: send runs kept on disk to a backend (``backend/cli.py`` dispatches here).
 
 A run directory holds ``run_data.json`` (written by a Writer / KerasCallback, or by Marcelle's
-package); a folder of run directories (``marcelle-logs``) syncs each of them. Exit status: 0 when
-the backend holds every run, 1 when it could not be reached or refused something, 2 on bad usage.
+package); a folder of run directories (``marcelle-logs``) syncs each of them. A run that cannot be
+synced (an unreadable ``run_data.json``, a backend that refuses it) is reported and the others are
+synced all the same. Exit status: 0 when the backend holds every run, 1 when one could not be read
+or sent, or the backend could not be reached or refused something, 2 on bad usage.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import PlumeError
+from .failures import explain
 from .reconcile import SyncReport
 from .remote import Remote
 from .rundir import RUN_FILE
@@ -72,13 +75,15 @@ def sync_main(argv: list[str] | None = None) -> int:
     remote = Remote(args.url, args.format, api_key=args.api_key, timeout=args.timeout)
     uploader = Uploader(remote, progress=not args.quiet)
     status = 0
+    failed = 0
     try:
         for run_dir in runs:
             try:
                 report = uploader.upload(run_dir, overwrite=args.overwrite)
-            except PlumeError as exc:
-                print(f"plume sync: {run_dir}: {exc}", file=sys.stderr)
+            except (PlumeError, OSError, ValueError, KeyError) as exc:  # this run only: the others go on
+                print(f"plume sync: {run_dir}: {_cause(exc)}", file=sys.stderr)
                 status = 1
+                failed += 1
                 continue
             name = (uploader.run_data or {}).get("name") or run_dir.name
             print(describe(name, report))
@@ -87,7 +92,18 @@ def sync_main(argv: list[str] | None = None) -> int:
                 status = 1
     finally:
         remote.close()
+    if failed and len(runs) > 1:
+        print(f"plume sync: {failed} of {len(runs)} runs not synced", file=sys.stderr)
     return status
+
+
+def _cause(exc: BaseException) -> str:
+    """Why a run could not be synced, in one line."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc} (in {RUN_FILE}, or in the backend's answer)"
+    if isinstance(exc, PlumeError):
+        return explain(exc, api_key_hint="pass --api-key")
+    return str(exc)
 
 
 if __name__ == "__main__":

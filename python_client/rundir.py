@@ -79,16 +79,29 @@ class RunState:
 
     @classmethod
     def load(cls, directory: str | Path) -> RunState:
-        """The run kept in ``directory`` (FileNotFoundError / ValueError when there is none)."""
+        """The run kept in ``directory``.
+
+        Raises:
+            FileNotFoundError: there is no run there.
+            ValueError: ``run_data.json`` is not a run (truncated, or lacking what finds the run).
+        """
         directory = Path(directory)
         path = directory / RUN_FILE
         if not directory.is_dir() or not path.is_file():
             raise FileNotFoundError(f"{directory} is not a run directory (no {RUN_FILE})")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError: a file cut short by a crash?
+            raise ValueError(f"{path} is not valid JSON ({exc})") from exc
         if not isinstance(data, dict) or "basename" not in data:
-            raise ValueError(f"{path} does not hold a run")
-        data.setdefault("checkpoints", [])
-        data.setdefault("assets", [])
+            raise ValueError(f"{path} does not hold a run (no basename)")
+        if not data.get("_id") and not data.get("start"):
+            raise ValueError(f"{path} has neither an _id nor a start date: its run cannot be looked up")
+        for key in ("checkpoints", "assets"):
+            if data.get(key) is None:
+                data[key] = []
+            elif not isinstance(data[key], list) or not all(isinstance(item, dict) for item in data[key]):
+                raise ValueError(f"{path}: {key} is not a list of objects")
         return cls(directory, data)
 
     def update(self, change: Callable[[dict[str, Any]], T]) -> T:

@@ -50,6 +50,26 @@ def test_sync_failures(tmp_path: Path) -> None:
     assert usage.returncode == 0 and "idempotently" in usage.stdout
 
 
+def test_one_bad_run_does_not_stop_the_others(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    base = tmp_path / "marcelle-logs"
+    (base / "0-truncated").mkdir(parents=True)
+    (base / "0-truncated" / "run_data.json").write_text('{"basename": "x", "st')  # a crash mid-write
+    (base / "1-no-start").mkdir()
+    (base / "1-no-start" / "run_data.json").write_text(json.dumps({"basename": "y", "status": "success"}))
+    (base / "2-odd").mkdir()
+    (base / "2-odd" / "run_data.json").write_text(json.dumps({"basename": "z", "start": "s", "checkpoints": ["?"]}))
+    good = offline_run(base, "good")
+    proc = plume("sync", base, "--url", plume_process.url, "-q")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == ["good-1: created the run"]  # synced all the same
+    errors = proc.stderr.splitlines()
+    assert any("0-truncated" in line and "is not valid JSON" in line for line in errors), proc.stderr
+    assert any("1-no-start" in line and "neither an _id nor a start date" in line for line in errors), proc.stderr
+    assert any("2-odd" in line and "checkpoints is not a list of objects" in line for line in errors), proc.stderr
+    assert errors[-1] == "plume sync: 3 of 4 runs not synced" and "Traceback" not in proc.stderr
+    assert json.loads((good / "run_data.json").read_text())["name"] == "good-1"
+
+
 def test_a_missing_checkpoint_file_is_reported_and_the_rest_synced(plume_process: PlumeProcess, tmp_path: Path) -> None:
     run = offline_run(tmp_path / "logs", "lost")
     data = json.loads((run / "run_data.json").read_text())
