@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..app import App
-from ..channels import Channel, Connection
+from ..channels import Channel, Connection, Publisher
 from ..errors import BadRequest, NotAuthenticated, NotFound
 from ..hooks import HookContext, Params
 from ..query import Cmp, Query
@@ -259,7 +259,7 @@ class Authenticator:
                     await self._channels(conn, fresh)
 
     # ------------------------------------------------------------------ events
-    def publisher(self, hidden: tuple[str, ...] = ()) -> Any:
+    def publisher(self, hidden: tuple[str, ...] = ()) -> Publisher:
         """Publish each record to the channels of those who may read it (``hidden`` fields removed)."""
 
         def publish(record: Any, ctx: HookContext) -> list[Any]:

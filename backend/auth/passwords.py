@@ -24,6 +24,7 @@ class Passwords:
         self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
+        """The argon2id hash of ``password`` (computed in a thread, a few at a time)."""
         async with self._slots:
             return await asyncio.to_thread(self._hasher.hash, password)
 

@@ -39,6 +39,8 @@ class Throttle:
 
 @dataclass(frozen=True)
 class AuthSettings:
+    """The ``[authentication]`` table, checked (see :func:`auth_settings`)."""
+
     enabled: bool = False
     secret: str = ""
     token_lifetime: int = 86400

@@ -68,12 +68,14 @@ class Revocations:
         self.adapter = adapter
 
     async def revoke(self, jti: str, exp: int) -> None:
+        """Refuse the token ``jti`` from now on (kept until its expiry ``exp``, a UNIX time)."""
         try:
             await self.adapter._insert([{"_id": jti, "exp": exp}])
         except Conflict:
             pass  # already revoked
 
     async def is_revoked(self, jti: str) -> bool:
+        """True when the token ``jti`` was revoked."""
         return await self.adapter._get_key(jti) is not None
 
     async def purge(self) -> int:
