@@ -1,7 +1,8 @@
-"""Training with the backend away: down from the start, and killed mid-training.
+"""Training with the backend away: down from the start, killed mid-training, failing at the end.
 
 Training finishes either way; ``plume sync`` then leaves the backend with the run a connected run
-makes (the module's reference), and a second sync changes nothing.
+makes (the module's reference), and a second sync changes nothing. A backend that only fails for a
+moment at the end of training (503s) is waited out: the run needs no sync.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from python_client import DataStore
+from tests.python_client.faults import FaultProxy, Status
 from tests.python_client.runs import comparable, on_disk, without_server_fields
 from tests.support.server import REPO, PlumeProcess, free_port
 
@@ -97,3 +99,25 @@ def test_backend_killed_mid_training(reference: dict[str, Any], tmp_path: Path) 
             assert counts(store) == before
     finally:
         srv.stop()
+
+
+def test_a_backend_failing_for_a_moment_at_the_end(reference: dict[str, Any], tmp_path: Path) -> None:
+    busy = Status(503, '{"name":"Unavailable","message":"busy","code":503,"className":"unavailable"}',
+                  {"Content-Type": "application/json"})
+    with PlumeProcess(tmp_path / "server") as srv, FaultProxy(srv.url).threaded() as proxy:
+        proc = subprocess.Popen(train_args(proxy.url, tmp_path, "--format", "tfjs", "--pause-after", "3"), cwd=REPO,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "PAUSED"  # the 3 epochs are on the backend
+        proxy.then(*[busy] * 4)  # on_train_end: its first two passes fail
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        assert "not on the backend yet" not in err  # was: the callback gave up at the first 503
+        assert [s.action for s in proxy.requests()].count(busy) == 4
+        with DataStore(srv.url) as store:
+            run = stored_run(store)
+            assert run["status"] == "success" and len(run["checkpoints"]) == 4
+            assert without_server_fields(run) == on_disk(next((tmp_path / "logs").iterdir()))
+            assert comparable(run) == comparable(reference)
