@@ -22,6 +22,19 @@ async def adapter(tmp_path: Path):  # type: ignore[no-untyped-def]
     await storage.close()
 
 
+def thread_reads(adapter) -> list[str]:  # type: ignore[no-untyped-def]
+    """A list that gets "thread" for each read the adapter runs on a reader thread."""
+    calls: list[str] = []
+    read = adapter.db.read
+
+    async def spy(fn):  # type: ignore[no-untyped-def]
+        calls.append("thread")
+        return await read(fn)
+
+    adapter.db.read = spy
+    return calls
+
+
 async def test_a_failing_write_does_not_undo_its_batch(adapter) -> None:  # type: ignore[no-untyped-def]
     await adapter.create({"_id": "dup", "n": 0}, Params())
     results = await asyncio.gather(
@@ -45,14 +58,7 @@ async def test_multi_patch_and_remove_beyond_the_variable_limit(adapter) -> None
 async def test_reads_past_the_inline_budget_or_size_cap_fall_back_to_a_thread(adapter) -> None:  # type: ignore[no-untyped-def]
     await adapter.create([{"g": i % 7, "i": i} for i in range(20_000)], Params())
     big = await adapter.create({"g": 99, "blob": "x" * 200_000}, Params())
-    calls: list[str] = []
-    read = adapter.db.read
-
-    async def spy(fn):  # type: ignore[no-untyped-def]
-        calls.append("thread")
-        return await read(fn)
-
-    adapter.db.read = spy
+    calls = thread_reads(adapter)
     # An unindexed scan of 20k rows: more SQLite work than the inline budget allows.
     page = await adapter.find(Params(query={"i": {"$gte": 19_995}}))
     assert [r["i"] for r in page] == [19_995, 19_996, 19_997, 19_998, 19_999] and calls == ["thread"]
@@ -66,14 +72,7 @@ async def test_small_reads_repeated_stay_on_the_loop(adapter) -> None:  # type: 
     """SQLite counts a cached statement's steps over all its runs: the budget is per read, so a
     small query run thousands of times never crosses it (it did about once in a hundred runs)."""
     await adapter.create([{"g": i % 50, "i": i} for i in range(500)], Params())
-    calls: list[str] = []
-    read = adapter.db.read
-
-    async def spy(fn):  # type: ignore[no-untyped-def]
-        calls.append("thread")
-        return await read(fn)
-
-    adapter.db.read = spy
+    calls = thread_reads(adapter)
     for i in range(3000):
         page = await adapter.find(Params(query={"i": i % 500}))
         assert len(page) == 1
