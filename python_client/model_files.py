@@ -4,8 +4,8 @@ Disk formats (``disk_save_format`` / ``local_format``): ``"h5"``, ``"keras"`` an
 ``"saved_model"`` (Marcelle's spelling ``"save_model"`` is accepted). Remote formats
 (``save_format``): ``"keras"`` uploads the ``.h5``/``.keras`` file itself to ``keras-models`` and the
 server converts it (no tensorflowjs or tf2onnx needed here); ``"tfjs"`` and ``"onnx"`` convert
-locally with :mod:`python_client.conversion`. Keras and TensorFlow are imported only inside the
-functions that need them.
+locally with :mod:`python_client.conversion`, in a child process (:mod:`.conversion.worker`).
+Keras and TensorFlow are imported only inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Imported here, not where it is used: its atexit hook (stopping the conversion child) must be
+# registered before any Writer's exit flush, which may still convert, so that it runs after it.
+from .conversion.worker import convert
 from .multipart import FilePart
 
 LOCAL_FORMATS = ("h5", "keras", "saved_model")
@@ -66,7 +69,7 @@ class _DropLegacyH5Warning(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_h5() -> Iterator[None]:
+def quiet_h5() -> Iterator[None]:
     """Keras warns that HDF5 is legacy on every ``.h5`` save: noise in a training log, once per epoch."""
     absl = logging.getLogger("absl")
     flt = _DropLegacyH5Warning()
@@ -90,7 +93,7 @@ def save_model(model: Any, path: str | os.PathLike[str], fmt: str) -> Path:
 
             tf.saved_model.save(model, str(target))
     else:
-        with _quiet_h5():
+        with quiet_h5():
             model.save(str(target))
     return target
 
@@ -99,7 +102,7 @@ def load_keras_model(path: Path) -> Any:
     """Load a ``.h5``/``.keras`` file with Keras (without compiling: only the weights matter here)."""
     import keras
 
-    with _quiet_h5():
+    with quiet_h5():
         return keras.models.load_model(str(path), compile=False)
 
 
@@ -142,19 +145,9 @@ def prepare(path: Path, fmt: str, save_format: str, work_dir: Path) -> PreparedM
             raise ValueError("keras-models takes .keras or .h5 files: save checkpoints as 'h5' or 'keras'")
         # The field name must end in .h5/.keras; the file name is kept for downloads.
         return PreparedModel([FilePart.of(path, field=f"model{path.suffix}")], "keras")
+    # The load and conversion need TensorFlow and take tens of ms of CPU: they run in the
+    # conversion child process, away from the training loop (see conversion.worker).
+    files, metadata = convert(path, fmt, save_format, work_dir)
     if save_format == "tfjs":
-        from .conversion.tfjs import keras_to_tfjs, saved_model_to_tfjs
-
-        out = work_dir / "tfjs"
-        if fmt == "saved_model":
-            saved_model_to_tfjs(path, out)
-            return PreparedModel(tfjs_parts(out), "tfjs", {"tfjsModelFormat": TFJS_GRAPH_MODEL})
-        with _quiet_h5():  # tensorflowjs saves a temporary .h5 itself
-            keras_to_tfjs(load_keras_model(path), out)
-        return PreparedModel(tfjs_parts(out), "tfjs", {"tfjsModelFormat": TFJS_LAYERS_MODEL})
-    from .conversion.onnx import keras_to_onnx, saved_model_to_onnx
-
-    work_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = work_dir / "model.onnx"
-    onnx_path.write_bytes(saved_model_to_onnx(path) if fmt == "saved_model" else keras_to_onnx(load_keras_model(path)))
-    return PreparedModel([FilePart.of(onnx_path)], "onnx")
+        return PreparedModel(tfjs_parts(files[0].parent), "tfjs", metadata)
+    return PreparedModel([FilePart.of(files[0])], "onnx", metadata)

@@ -5,6 +5,7 @@ loading downloaded ``.keras``/``.h5`` files, happen here:
 
     python -m tests.keras_callback.train train --url URL --logs DIR --out result.json [--format tfjs] ...
     python -m tests.keras_callback.train load MODEL_FILE INPUTS_JSON     # prints Keras' predictions
+    python -m tests.keras_callback.train save MODEL_FILE OUT_JSON        # the untrained tiny model
 
 ``--pause-after 1`` waits for the uploads after epoch 1, prints ``PAUSED`` and reads a line from
 stdin before going on (the test kills the backend meanwhile). ``--flush-each-epoch`` waits for the
@@ -86,6 +87,15 @@ def load(path: str, inputs_json: str) -> int:
     return 0
 
 
+def save(path: str, out: str) -> int:
+    """Save the tiny model (untrained) to ``path``; write its probe inputs and predictions to ``out``."""
+    _, _, probe = _data()
+    model = _model()
+    model.save(path)
+    Path(out).write_text(json.dumps({"probe": probe.tolist(), "expected": model.predict(probe, verbose=0).tolist()}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     ld = sub.add_parser("load")
     ld.add_argument("path")
     ld.add_argument("inputs")
+    sv = sub.add_parser("save")
+    sv.add_argument("path")
+    sv.add_argument("out")
     args = parser.parse_args(argv)
+    if args.command == "save":
+        return save(args.path, args.out)
     return train(args) if args.command == "train" else load(args.path, args.inputs)
 
 
