@@ -4,9 +4,9 @@
 loaded with Keras and converted (tensorflowjs / tf2onnx): about 44 ms of Python-heavy CPU per
 epoch. Done in the background sender thread, it held the GIL and the cores the training loop
 needs (``bench/bench_callback.py``: fit wall time x1.06 of the baseline, against x1.02 for
-``"keras"`` checkpoints). Here it runs in one long-lived child process that lowers its own
-priority (``os.nice(19)``), so it only gets the CPU training leaves, and pays the TensorFlow
-import once.
+``"keras"`` checkpoints). Here it runs in one long-lived child process, which does not hold
+the training's GIL and pays the TensorFlow import once. It keeps its normal priority unless
+``PLUME_CONVERT_NICE`` says otherwise (:mod:`.child` says why not 19).
 
 **Why ``subprocess.Popen([python, "-m", ...])``.** multiprocessing's spawn and forkserver
 re-import the user's main module as ``__mp_main__``: a training script with unguarded top-level
@@ -43,8 +43,8 @@ IN_PROCESS_ENV = "PLUME_CONVERT_IN_PROCESS"
 #: The child's entry point: a module of its own, so that ``-m`` does not run a second copy of this
 #: one (which model_files imports on every import of the Writer).
 CHILD_MODULE = "python_client.conversion.child"
-#: Seconds one job may take. Generous: at nice 19 on cores the training fills, the child gets a
-#: small share of the CPU, and the first job also imports TensorFlow.
+#: Seconds one job may take. Generous: a niced child on cores the training fills gets a small
+#: share of the CPU, and the first job also imports TensorFlow.
 JOB_TIMEOUT = 600.0
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding python_client/
 
