@@ -16,7 +16,8 @@ Per configuration it reports:
   ``on_epoch_end`` is inside) and its extra milliseconds over the baseline of the same round;
 - the median time spent inside the callback's ``on_epoch_end`` (timers placed just before and
   after it): what the training thread itself waits for;
-- the CPU time per epoch of the background sender (uploads, local TF.js conversions) and of the
+- the CPU time per epoch of the background sender (uploads), of the client's conversion child
+  (local TF.js conversions: ``python_client.conversion.worker``) and of the
   server with its conversion worker (until it has converted the run's Keras checkpoints; the
   next configuration starts after that): on a machine whose cores the training already fills (and
   that shares them with the server here), that CPU is what slows training, whatever thread or
@@ -58,6 +59,7 @@ import numpy as np  # noqa: E402
 
 from keras_callback import KerasCallback  # noqa: E402
 from python_client import DataStore  # noqa: E402
+from python_client.conversion.worker import shared_worker  # noqa: E402
 from tests.support.server import PlumeProcess, free_port  # noqa: E402
 
 
@@ -106,6 +108,18 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def convert_cpu_seconds() -> float:
+    """User + system CPU time of this process's conversion child so far (0 when there is none)."""
+    pid = shared_worker().pid
+    if pid is None:
+        return 0.0
+    try:
+        fields = _stat(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_conversions(url: str) -> None:
     """Wait until the server has converted every ``keras-models`` checkpoint (its worker shares our cores)."""
     busy = {"$in": ["pending", "running"]}
@@ -142,18 +156,19 @@ def run(config: str, url: str, down_url: str, logs: Path, epochs: int, x: Any, y
         keep = KeepSender(cb)
         callbacks += [keep, cb]
     callbacks.append(after)
-    server0 = cpu_seconds(server_pid)
+    server0, convert0 = cpu_seconds(server_pid), convert_cpu_seconds()
     started = time.perf_counter()
     model.fit(x, y, epochs=epochs, batch_size=64, verbose=0, callbacks=callbacks)
     wall = time.perf_counter() - started
     wait_conversions(url)  # the server's share includes converting this run's checkpoints
     server_cpu = cpu_seconds(server_pid) - server0
+    convert_cpu = convert_cpu_seconds() - convert0
     sender_cpu = keep.sender.cpu_seconds if keep is not None and keep.sender is not None else 0.0
     spans = [b - a for a, b in zip(before.begins, before.begins[1:], strict=False)]
     inside = [b - a for a, b in zip(before.ends, after.ends, strict=True)]
     # The first epoch pays for tracing the train function: left out of the per-epoch figures.
     return {"epoch": statistics.median(spans[1:]), "inside": statistics.median(inside[1:]), "wall": wall,
-            "sender_cpu": sender_cpu / epochs, "server_cpu": server_cpu / epochs}
+            "sender_cpu": sender_cpu / epochs, "convert_cpu": convert_cpu / epochs, "server_cpu": server_cpu / epochs}
 
 
 def main() -> None:
@@ -190,13 +205,15 @@ def main() -> None:
           f"{make_model().count_params()} parameters; medians over rounds; each round's baseline is the same fit "
           f"without the callback, run next to it\n")
     print(f"{'config':<12}{'epoch ms':>9}{'+ms/epoch':>11}{'in callback':>13}{'sender CPU':>12}"
-          f"{'server CPU':>12}{'fit wall':>10}")
-    print(f"{'':<12}{'':>9}{'vs base':>11}{'ms/epoch':>13}{'ms/epoch':>12}{'ms/epoch':>12}{'vs base':>10}")
+          f"{'convert CPU':>13}{'server CPU':>12}{'fit wall':>10}")
+    print(f"{'':<12}{'':>9}{'vs base':>11}{'ms/epoch':>13}{'ms/epoch':>12}{'ms/epoch':>13}{'ms/epoch':>12}"
+          f"{'vs base':>10}")
     for config in configs:
         print(f"{config:<12}{med(config, lambda c, b: c['epoch']) * 1000:>9.1f}"
               f"{med(config, lambda c, b: c['epoch'] - b['epoch']) * 1000:>+11.2f}"
               f"{med(config, lambda c, b: c['inside']) * 1000:>13.2f}"
               f"{med(config, lambda c, b: c['sender_cpu']) * 1000:>12.1f}"
+              f"{med(config, lambda c, b: c['convert_cpu']) * 1000:>13.1f}"
               f"{med(config, lambda c, b: c['server_cpu']) * 1000:>12.1f}"
               f"{med(config, lambda c, b: c['wall'] / b['wall']):>10.3f}")
     print(f"\nlogging only: {med('logging', lambda c, b: c['epoch'] - b['epoch']) * 1000:+.2f} ms per epoch "
