@@ -20,7 +20,7 @@ code would train again in the child. fork is unsafe once TensorFlow is initialis
 one job at a time. It starts on the first conversion; when it died, the job it died in raises
 :class:`~python_client.conversion.errors.ConversionError` (the sender's usual handling applies)
 and the next job starts a new one; it is stopped at interpreter exit. ``PLUME_CONVERT_IN_PROCESS=1``
-converts in the caller's thread instead.
+converts in the caller's thread instead (as on Windows).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ IN_PROCESS_ENV = "PLUME_CONVERT_IN_PROCESS"
 #: The child's entry point: a module of its own, so that ``-m`` does not run a second copy of this
 #: one (which model_files imports on every import of the Writer).
 CHILD_MODULE = "python_client.conversion.child"
-#: Seconds one job may take. Generous: a niced child on cores the training fills gets a small
-#: share of the CPU, and the first job also imports TensorFlow.
+#: Seconds one job may take. Generous: the child shares the cores the training fills (or is niced,
+#: with PLUME_CONVERT_NICE), and the first job also imports TensorFlow.
 JOB_TIMEOUT = 600.0
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding python_client/
 
@@ -214,7 +214,8 @@ def convert(path: Path, local_format: str, save_format: str, work_dir: Path) -> 
         ConversionError: the conversion failed, or the child died doing it.
     """
     job = {"path": str(path), "local_format": local_format, "save_format": save_format, "work_dir": str(work_dir)}
-    if os.environ.get(IN_PROCESS_ENV) == "1":
+    # Windows cannot select() on a pipe (how a job's answer is awaited with a timeout): convert here.
+    if os.environ.get(IN_PROCESS_ENV) == "1" or sys.platform == "win32":
         from .jobs import run_job
 
         return _result(run_job(job))
