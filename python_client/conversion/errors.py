@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Literal
 
 #: Why a conversion failed; lets the server map a failure to the right wire error
 #: (an unusable upload is the client's fault, a crash or a timeout is ours).
 ErrorKind = Literal["invalid_model", "conversion_failed", "timeout", "worker_crashed", "cancelled"]
+
+
+def describe_exit(code: int | None) -> str:
+    """How a conversion worker process ended, from its exit code (None: it is still running)."""
+    if code is None:
+        return "it stopped answering"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 class ConversionError(Exception):

@@ -29,7 +29,6 @@ import atexit
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, get_args
 
-from .errors import ConversionError, ErrorKind
+from .errors import ConversionError, ErrorKind, describe_exit
 
 IN_PROCESS_ENV = "PLUME_CONVERT_IN_PROCESS"
 #: The child's entry point: a module of its own, so that ``-m`` does not run a second copy of this
@@ -47,17 +46,6 @@ CHILD_MODULE = "python_client.conversion.child"
 #: with PLUME_CONVERT_NICE), and the first job also imports TensorFlow.
 JOB_TIMEOUT = 600.0
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding python_client/
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "it stopped answering"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 class ConversionWorker:
@@ -99,7 +87,7 @@ class ConversionWorker:
                                       "timeout") from None
             except (OSError, ValueError, EOFError):  # a broken pipe, or the child's stdout closed
                 code = self._discard(proc)
-                raise ConversionError(f"the conversion worker died ({_describe_exit(code)}); the next conversion "
+                raise ConversionError(f"the conversion worker died ({describe_exit(code)}); the next conversion "
                                       "starts a new one", "worker_crashed") from None
             try:
                 answer = json.loads(line)

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from python_client.conversion.errors import describe_exit
+
 #: Per-job function run in the worker: job dict in, result dict out (see ``runner.run_job``).
 DEFAULT_HANDLER = "services.conversion.runner:run_job"
 #: Run once at worker start so the first job does not pay for the TensorFlow import.
@@ -90,12 +92,7 @@ def worker_main(conn: Connection, handler: str, warmup: str | None) -> None:
 def _describe_exit(code: int | None) -> str:
     if code is None:
         return "worker stopped answering"
-    if code < 0:
-        try:
-            return f"worker crashed (killed by {signal.Signals(-code).name})"
-        except ValueError:
-            return f"worker crashed (killed by signal {-code})"
-    return f"worker exited unexpectedly (exit code {code})"
+    return f"worker {'crashed' if code < 0 else 'exited unexpectedly'} ({describe_exit(code)})"
 
 
 class WorkerProcess:
