@@ -61,6 +61,12 @@ def classify(exc: BaseException) -> Kind:
     return Kind.LASTING
 
 
+def expected(exc: BaseException) -> bool:
+    """A failure of the world (the backend's answer, a file, a conversion, data that cannot be sent)
+    rather than a bug in the client: its message explains it, with no traceback needed."""
+    return isinstance(exc, (PlumeError, OSError, ConversionError, ValueError))
+
+
 def lasting(exc: BaseException) -> bool:
     """A failure that retrying the same request will not fix."""
     return classify(exc) is Kind.LASTING
@@ -78,6 +84,6 @@ def explain(exc: BaseException, *, api_key_hint: str = "pass api_key") -> str:
         return f"the backend rejected the data ({exc})"
     if isinstance(exc, FeathersError) and not isinstance(exc, TransportError) and lasting(exc):
         return f"the backend refused the request ({exc})"
-    if isinstance(exc, (PlumeError, OSError, ConversionError, ValueError)):
+    if expected(exc):
         return f"{type(exc).__name__}: {exc}"
     return f"an error in the Plume client ({type(exc).__name__}: {exc})"

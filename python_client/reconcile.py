@@ -26,9 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conversion.errors import ConversionError
-from .errors import NotFound, PlumeError
-from .failures import lasting
+from .errors import NotFound
+from .failures import expected, lasting
 from .ids import object_id
 from .remote import SERVER_FIELDS, Remote, create_or_get, run_document
 from .rundir import NAME_CONFIRMED, RunState, apply_run_name
@@ -195,7 +194,7 @@ class RunSync:
                 raise
             self.skipped[item_id] = f"{type(exc).__name__}: {exc}"
             self._skipped_labels[item_id] = f"{kind[:-1]} {label}"
-            if isinstance(exc, (PlumeError, OSError, ValueError, ConversionError)):
+            if expected(exc):
                 log.warning("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
             else:  # a bug (here or in a converter): its traceback is what explains it
                 log.exception("%s %s not uploaded: %s", kind[:-1], label, self.skipped[item_id])
