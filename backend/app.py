@@ -12,6 +12,7 @@ from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
 from .service import ALL_METHODS, MethodSpec
+from .storage.names import fold
 
 log = logging.getLogger(__name__)
 EventListener = Callable[[str, str, Any, HookContext], Awaitable[None] | None]
@@ -148,6 +149,7 @@ class App:
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
         self.services: dict[str, ServiceHandle] = {}
+        self._folds: dict[str, str] = {}  # fold(path) -> path of every registered service
         self.path_depth = 1  # segments of the deepest registered path: transports try no longer prefixes
         self.registry = HookRegistry()
         self.publisher: Publisher | None = None
@@ -173,10 +175,18 @@ class App:
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:
-        """Register ``service`` at ``path`` (runs its ``setup`` when the app is already started)."""
+        """Register ``service`` at ``path`` (runs its ``setup`` when the app is already started).
+
+        ValueError when another service's path differs from ``path`` only in case or ``_``/``-``
+        (:meth:`confusable`): clients could not tell them apart.
+        """
         path = path.strip("/")
+        other = self.confusable(path)
+        if other is not None:
+            raise ValueError(f"service path {path!r} is confusable with the registered {other!r}")
         handle = ServiceHandle(self, path, service, options or {})
         self.services[path] = handle
+        self._folds[fold(path)] = path
         self.path_depth = max(self.path_depth, path.count("/") + 1)
         if self.started and hasattr(service, "setup"):
             await service.setup(self, path)
@@ -188,6 +198,11 @@ class App:
         if handle is None:
             raise NotFound(f"Service '{path}' not found")
         return handle
+
+    def confusable(self, path: str) -> str | None:
+        """The registered path that differs from ``path`` only in case or ``_``/``-`` (else None)."""
+        other = self._folds.get(fold(path))
+        return other if other is not None and other != path else None
 
     async def resolve(self, path: str, params: Params | None = None) -> ServiceHandle:
         """Like :meth:`service`, but creates a dynamic service through ``service_factory``.
@@ -203,18 +218,23 @@ class App:
             raise NotFound(f"Service '{path}' not found")
         if self.creation_guard is not None and params is not None:
             await self.creation_guard(path, params)
-        lock = self._creating.setdefault(path, asyncio.Lock())
+        # One lock per fold: two confusable paths are never created side by side.
+        key = fold(path)
+        lock = self._creating.setdefault(key, asyncio.Lock())
         try:
             async with lock:
                 if path not in self.services:
+                    other = self.confusable(path)
+                    if other is not None:
+                        raise NotFound(f"Service '{path}' not found (did you mean '{other}'?)")
                     service = await self.service_factory(path)
                     if service is None:
                         raise NotFound(f"Service '{path}' not found")
                     if path not in self.services:  # the factory may have registered it itself
                         await self.use(path, service)
         finally:
-            if not lock.locked() and self._creating.get(path) is lock:
-                del self._creating[path]  # no lock per refused path kept (callers may name any)
+            if not lock.locked() and self._creating.get(key) is lock:
+                del self._creating[key]  # no lock per refused path kept (callers may name any)
         return self.services[path]
 
     # ------------------------------------------------------------------ hooks and events

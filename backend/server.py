@@ -18,6 +18,7 @@ from .errors import Forbidden, NotFound
 from .hooklib.timestamps import TIMESTAMP_HOOKS
 from .hooklib.validate import load_schema, validate
 from .storage import Storage, open_storage
+from .storage.names import fold
 
 log = logging.getLogger(__name__)
 DYNAMIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
@@ -46,13 +47,18 @@ async def use_stored(app: App, name: str, *, schema: str | None = None, **defaul
     return handle
 
 
-def _dynamic_factory(app: App, settings: Settings) -> Any:
+def _dynamic_factory(app: App, settings: Settings, storage: Storage) -> Any:
     async def factory(path: str) -> Any:
         if not DYNAMIC_NAME.fullmatch(path):
             raise NotFound(f"Service '{path}' not found")
         allowed = settings.services
         if allowed != "*" and path not in allowed:
             raise Forbidden("Service is unauthorized")
+        # A service another process made (or this one, before a restart) counts too.
+        other = next((name for name in await storage.stored_services() if fold(name) == fold(path) and name != path),
+                     None)
+        if other is not None:
+            raise NotFound(f"Service '{path}' not found (did you mean '{other}'?)")
         await use_stored(app, path)
         return app.services[path].service
 
@@ -70,7 +76,8 @@ async def create_app(settings: Settings, *, load_plugins: bool = True) -> App:
     blobs = open_blob_store(settings, storage)
     app.blobs = blobs  # type: ignore[attr-defined]
     app.on_teardown(blobs.close)
-    app.service_factory = _dynamic_factory(app, settings)
+    await storage.open()
+    app.service_factory = _dynamic_factory(app, settings, storage)
 
     for name in settings.service_options:
         if DYNAMIC_NAME.fullmatch(name):

@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import AdapterOptions, StorageAdapter
 from .memory import MemoryAdapter
+from .names import storage_name
 
 
 class Storage(abc.ABC):
@@ -16,7 +17,14 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
-        """The adapter of service ``name``."""
+        """The adapter of service ``name`` (stored under :func:`.names.storage_name` of it)."""
+
+    async def open(self) -> None:  # noqa: B027 - optional
+        """Bring the database's layout up to date (called once at start, before any adapter is used)."""
+
+    async def stored_services(self) -> list[str]:
+        """The names of the services that have records stored here (internal ones included)."""
+        return []
 
     async def close(self) -> None:  # noqa: B027 - optional
         """Finish pending writes and close."""
@@ -27,6 +35,7 @@ class MemoryStorage(Storage):
         self.url = url
 
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
+        storage_name(name)  # the same names as the databases accept
         return MemoryAdapter(name, options)
 
 
@@ -42,6 +51,16 @@ class SqliteStorage(Storage):
         from .sqlite import SqliteAdapter
 
         return SqliteAdapter(name, self.db, options)
+
+    async def open(self) -> None:
+        from .sqlite import rename_legacy_tables
+
+        await self.db.write(rename_legacy_tables)
+
+    async def stored_services(self) -> list[str]:
+        from .sqlite import stored_services
+
+        return await self.db.read(stored_services)
 
     async def close(self) -> None:
         import asyncio

@@ -33,6 +33,7 @@ from ..query import Cond, Query
 from . import Storage
 from .base import AdapterOptions, StorageAdapter
 from .mongo_query import MongoFilter, oid_or_str
+from .names import service_name, storage_name
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
@@ -100,7 +101,26 @@ class MongoStorage(Storage):
         self.db = self.client[db_name]
 
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
-        return MongoAdapter(name, self.db[name], options)
+        return MongoAdapter(name, self.db[storage_name(name)], options)
+
+    async def open(self) -> None:
+        """Rename collections made before storage names were encoded (``TrainingSet`` becomes
+        ``~training~set``), so that their service finds its records again."""
+        async with driver_errors():
+            for coll in await self.db.list_collection_names():
+                if "." in coll or service_name(coll) is not None:
+                    continue  # GridFS/system collections, or already encoded
+                try:
+                    new = storage_name(coll)
+                except ValueError:
+                    continue  # not a service's collection
+                await self.db[coll].rename(new)
+                log.info("renamed collection %s to %s", coll, new)
+
+    async def stored_services(self) -> list[str]:
+        async with driver_errors():
+            names = [service_name(c) for c in await self.db.list_collection_names() if "." not in c]
+        return sorted(n for n in names if n is not None)
 
     async def close(self) -> None:
         self.client.close()

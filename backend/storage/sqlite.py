@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import sqlite3
 from typing import Any
 
@@ -12,9 +13,12 @@ import orjson
 from ..errors import BadRequest, Conflict
 from ..query import And, Cond, IdIn, Query, conjoin, safe_label, split_path
 from .base import AdapterOptions, StorageAdapter
+from .names import service_name, storage_name
 from .sql import SqlBuilder, index_sql, json_path, quote_ident
 from .sqlite_db import ON_THREAD, SqliteDatabase, TooBigInline
 
+log = logging.getLogger(__name__)
+TABLE_PREFIX = "svc_"
 INLINE_MAX = 64 * 1024  # bytes of JSON a row may have to be decoded on the event loop
 MAX_SET_FIELDS = 60  # fields one json_set() may take (SQLite allows 127 function arguments)
 
@@ -50,7 +54,7 @@ class SqliteAdapter(StorageAdapter):
     def __init__(self, name: str, db: SqliteDatabase, options: AdapterOptions | None = None) -> None:
         super().__init__(name, options)
         self.db = db
-        self.table = "svc_" + name
+        self.table = TABLE_PREFIX + storage_name(name)
         self._t = quote_ident(self.table)
         # get/patch/update/remove by id: one primary-key lookup, the commonest read by far.
         self._by_key_sql = f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE id = ?"
@@ -250,3 +254,36 @@ def _first_doc(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
 def _chunks(keys: list[str], size: int = 500) -> list[list[str]]:
     """Key lists short enough for SQLite's bound-variable limit."""
     return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+
+def _service_tables(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
+                        (len(TABLE_PREFIX), TABLE_PREFIX)).fetchall()
+    return [row[0] for row in rows]
+
+
+def stored_services(conn: sqlite3.Connection) -> list[str]:
+    """The services with a table in this database."""
+    names = (service_name(table[len(TABLE_PREFIX):]) for table in _service_tables(conn))
+    return sorted(name for name in names if name is not None)
+
+
+def rename_legacy_tables(conn: sqlite3.Connection) -> None:
+    """Give tables made before storage names were encoded (``svc_<name as given>``, e.g.
+    ``svc_TrainingSet``) their encoded name, so that their service finds its records again. Their
+    indexes are dropped: the adapter's setup makes them again under the new table's name."""
+    for table in _service_tables(conn):
+        name = table[len(TABLE_PREFIX):]
+        if service_name(name) is not None:
+            continue
+        try:
+            new = TABLE_PREFIX + storage_name(name)
+        except ValueError:
+            log.warning("table %s belongs to no service name; left as it is", table)
+            continue
+        indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                               "AND sql IS NOT NULL", (table,)).fetchall()
+        for (index,) in indexes:
+            conn.execute(f"DROP INDEX {quote_ident(index)}")
+        conn.execute(f"ALTER TABLE {quote_ident(table)} RENAME TO {quote_ident(new)}")
+        log.info("renamed table %s to %s (service %r)", table, new, name)

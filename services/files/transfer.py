@@ -86,7 +86,8 @@ async def receive(
             if not accept(field):
                 continue
             original = check_name(part.filename, "file name")
-            if any(f.fieldname == field for f in stored):
+            # Case-insensitive: on a case-insensitive disk (macOS, Windows) "A.png" would overwrite "a.png".
+            if any(f.fieldname.casefold() == field.casefold() for f in stored):
                 raise BadRequest(f"Field {field!r} appears twice in the upload")
             key = blob_key(namespace, folder, field)
             try:

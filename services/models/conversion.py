@@ -178,7 +178,7 @@ class ConversionManager:
 
     async def _convert_claimed(self, doc_id: str) -> None:
         keras = self.app.service("keras-models")
-        job_dir = self.work_dir / f"{doc_id}-{new_id()}"
+        job_dir = self.work_dir / new_id()  # never the document id: clients may choose ids like "../x"
         state: dict[str, Any] = {}
         try:
             doc = await keras.get(doc_id)

@@ -84,6 +84,8 @@ async def test_patching_url_deletes_the_old_file(server: Running, tmp_path: Path
         ([("x.png", "/abs/x.png", PNG)], "file name"),
         ([("ok.png", "ok.png", PNG), ("empty.png", "empty.png", b"")], "empty"),
         ([("ok.png", "ok.png", PNG), ("ok.png", "again.png", PNG)], "twice"),
+        # One file on a case-insensitive disk (macOS, Windows): the second would overwrite the first.
+        ([("ok.png", "ok.png", PNG), ("OK.png", "again.png", PNG)], "twice"),
     ],
 )
 async def test_bad_uploads_are_400_and_keep_nothing(
