@@ -99,9 +99,10 @@ async def test_a_dynamic_service_keeps_its_case_and_refuses_its_variants(tmp_pat
         try:
             await client.call("create", "TrainingSet", {"x": 1})
             assert len((await client.call("find", "TrainingSet"))["data"]) == 1
-            for variant in ("trainingset", "TRAININGSET", "Training_Set"[:0] + "trainingSet"):
+            for variant in ("trainingset", "TRAININGSET", "trainingSet"):
                 code, payload = await outcome(client, "find", variant)
-                assert (code, payload["message"]) == (404, f"Service '{variant}' not found (did you mean 'TrainingSet'?)")
+                assert code == 404
+                assert payload["message"] == f"Service '{variant}' not found (did you mean 'TrainingSet'?)"
         finally:
             await client.close()
     # After a restart the stored service is known before anyone calls it.

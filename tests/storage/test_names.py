@@ -65,7 +65,7 @@ async def test_sqlite_renames_tables_made_before_encoding(tmp_path: Path) -> Non
         await storage.close()
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert tables == {TABLE_PREFIX + "~training~set", TABLE_PREFIX + "trainingset"}
     assert all("TrainingSet" not in name for name in indexes)
 
