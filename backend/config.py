@@ -33,6 +33,11 @@ class Settings:
     database: str = ""  # empty: sqlite:///<data_dir>/plume.sqlite3
     services: str | list[str] = "*"  # dynamic-service whitelist
     max_body: int = 10 * MB
+    max_response: int = 32 * MB  # bytes of records one find answers (a page is cut short past it)
+    max_pending: int = 32 * MB  # bytes of events waiting for one socket.io client (else disconnected)
+    header_timeout: float = 10.0  # seconds from a request's first byte to the end of its headers
+    body_timeout: float = 30.0  # seconds a request body may go without a byte (and its floor rate)
+    max_connections: int = 0  # open connections at once; 0: from the process's file limit
     redis: str | None = None
     cors: list[str] = field(default_factory=lambda: ["*"])
     log_level: str = "INFO"
@@ -59,13 +64,17 @@ class Settings:
 
 
 _SCALARS: dict[str, type] = {"host": str, "port": int, "database": str, "max_body": int,
-                             "redis": str, "log_level": str}
+                             "redis": str, "log_level": str, "max_response": int, "max_pending": int,
+                             "header_timeout": float, "body_timeout": float, "max_connections": int}
+_POSITIVE = ("max_body", "max_response", "max_pending", "header_timeout", "body_timeout")
 _PATHS = ("data_dir", "schemas_dir")
 # Tables owned by plugins (validated by them): allowed in the file, kept as dicts.
 PLUGIN_SECTIONS = {"authentication", "permissions", "uploads", "conversion", "models", "assets", "storage"}
 _ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE", "data_dir": "PLUME_DATA_DIR",
         "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
-        "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR"}
+        "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR", "max_response": "PLUME_MAX_RESPONSE",
+        "max_pending": "PLUME_MAX_PENDING", "header_timeout": "PLUME_HEADER_TIMEOUT",
+        "body_timeout": "PLUME_BODY_TIMEOUT", "max_connections": "PLUME_MAX_CONNECTIONS"}
 # Options of plugin tables that may come from the environment (secrets stay out of config files).
 _SECTION_ENV = {"PLUME_AUTH_ENABLED": ("authentication", "enabled"), "PLUME_AUTH_SECRET": ("authentication", "secret"),
                 "PLUME_AUTH_TRUST_FORWARDED_FOR": ("authentication", "trust_forwarded_for")}
@@ -121,13 +130,13 @@ def _convert(key: str, value: Any, origin: str) -> Any:
         if key == "cors":
             return [value] if isinstance(value, str) else [str(v) for v in value]
         kind = _SCALARS[key]
-        if kind is int:
-            if isinstance(value, bool):
-                raise ValueError("must be an integer")
-            out = int(value)
+        if kind in (int, float):
+            if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+                raise ValueError(f"must be {'an integer' if kind is int else 'a number'}")
+            out = kind(value)
             if key == "port" and not 0 <= out <= 65535:
                 raise ValueError("must be a port number")
-            if key == "max_body" and out <= 0:
+            if (key in _POSITIVE and not out > 0) or out < 0 or out != out:
                 raise ValueError("must be positive")
             return out
         return str(value)

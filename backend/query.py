@@ -68,8 +68,34 @@ TRUE = And(())
 
 
 @dataclass
+class ByteBudget:
+    """How many bytes of stored records one read may load (``max_response``): an adapter admits
+    each row it reads and stops at the first refused one. The first row is always admitted, so
+    that a page is never empty while records remain."""
+
+    limit: int
+    used: int = 0
+    rows: int = 0
+    truncated: bool = False  # a row was refused: the read stopped short of what the query asked
+
+    def reset(self) -> None:
+        """Start over (a read that is run again, e.g. moved off the event loop)."""
+        self.used = self.rows = 0
+        self.truncated = False
+
+    def admit(self, size: int) -> bool:
+        """Count a row of ``size`` bytes; False when it would take the read past the limit."""
+        if self.rows and self.used + size > self.limit:
+            self.truncated = True
+            return False
+        self.used += size
+        self.rows += 1
+        return True
+
+
+@dataclass
 class Query:
-    """A sanitised query. ``limit`` is None when unlimited."""
+    """A sanitised query. ``limit`` is None when unlimited; ``budget`` bounds the bytes read."""
 
     where: Cond = TRUE
     sort: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
@@ -77,6 +103,7 @@ class Query:
     skip: int = 0
     select: list[str] | None = None
     distinct: tuple[str, ...] | None = None
+    budget: ByteBudget | None = None
 
 
 # ---------------------------------------------------------------- query strings

@@ -39,6 +39,7 @@ async def use_stored(app: App, name: str, *, schema: str | None = None, **defaul
     from .config import service_options
 
     options = service_options(name, raw, schema_doc)
+    options.max_response = settings.max_response
     handle = await app.use(name, storage.adapter(name, options))
     handle.hooks(TIMESTAMP_HOOKS)
     if schema_doc is not None:

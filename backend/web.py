@@ -25,6 +25,7 @@ from .transports.socketio import SocketIOTransport
 log = logging.getLogger(__name__)
 APP_KEY = web.AppKey("plume_app", App)
 REST_KEY = web.AppKey("plume_rest", RestTransport)
+SOCKETIO_KEY = web.AppKey("plume_socketio", SocketIOTransport)
 # Long query strings are legitimate ($in over many ids); refuse only beyond these (aiohttp: 8 KiB).
 HANDLER_ARGS = {"max_line_size": 64 * 1024, "max_field_size": 16 * 1024}
 CORS_HEADERS = "Authorization, Content-Type, X-Service-Method, Range, If-None-Match"
@@ -53,8 +54,9 @@ async def create_web_app(settings: Settings, app: App | None = None) -> web.Appl
     web_app[APP_KEY] = app
     guard = Guard(lambda origin: cors_headers(settings.cors, origin))
     sockets = SocketIOTransport(app, redis_url=settings.redis, max_message=settings.max_body,
-                                cors=settings.cors)
+                                cors=settings.cors, max_pending=settings.max_pending)
     sockets.attach(web_app, wrap=guard.wrap)
+    web_app[SOCKETIO_KEY] = sockets
     web_app[REST_KEY] = add_rest(web_app, app, guard)
 
     async def on_cleanup(_: web.Application) -> None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from random import SystemRandom
 from typing import Any
 
-from ..errors import BadRequest, MethodNotAllowed, NotFound
+from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge
 from ..hooks import Params
-from ..query import Cond, IdIn, Query, conjoin, parse, split_path
+from ..query import ByteBudget, Cond, IdIn, Query, conjoin, parse, split_path
 
 MULTI_METHODS = ("create", "patch", "remove")
 
@@ -62,6 +62,9 @@ class AdapterOptions:
     multi: bool | list[str] = False
     schema: Mapping[str, Any] | None = None  # drives REST query coercion
     indexes: list[Any] = field(default_factory=list)
+    # Bytes of stored records one client's find may load (None: no bound): a page stops short of
+    # its limit past it (and says so), an unpaginated find is a 413.
+    max_response: int | None = None
 
     def allows_multi(self, method: str) -> bool:
         return self.multi is True or (isinstance(self.multi, list) and method in self.multi)
@@ -220,10 +223,23 @@ class StorageAdapter(abc.ABC):
         q = self._parse(params, paginate=True)
         if q.distinct is not None:
             return await self._distinct(q.distinct, q.where)
+        bound = self.options.max_response
+        if bound is not None and params.provider is not None:  # the server's own reads are not cut
+            q.budget = ByteBudget(bound)
         if pag is None:
-            return self._select(await self._find(q), q.select)
+            rows = await self._find(q)
+            if q.budget is not None and q.budget.truncated:
+                raise PayloadTooLarge(f"The result is larger than the server sends at once ({bound} bytes): "
+                                      "ask for fewer records ($limit) or fields ($select)")
+            return self._select(rows, q.select)
         rows, total = await self._find_page(q, count=pag.total or q.limit == 0)
-        return {"total": total, "limit": q.limit, "skip": q.skip, "data": self._select(rows, q.select)}
+        page = {"total": total, "limit": q.limit, "skip": q.skip, "data": self._select(rows, q.select)}
+        if q.budget is not None and q.budget.truncated:
+            # Cut short by max_response: "limit" says how many came, so that the next page starts
+            # at skip + limit, and "truncated" says why fewer came than asked.
+            page["limit"] = len(rows)
+            page["truncated"] = True
+        return page
 
     async def get(self, id: Any, params: Params) -> dict[str, Any]:
         if not params.query:  # the commonest call of all: what _one does, one frame fewer

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
+
+import orjson
 
 from ..errors import Conflict
 from ..query import Cond, Query
@@ -24,7 +27,10 @@ class MemoryAdapter(StorageAdapter):
     async def _find(self, query: Query) -> list[dict[str, Any]]:
         rows = sort_records(self._matching(query.where), query.sort)
         end = None if query.limit is None else query.skip + query.limit
-        return copy.deepcopy(rows[query.skip:end])
+        rows = rows[query.skip:end]
+        if query.budget is not None:
+            rows = list(itertools.takewhile(lambda r: query.budget.admit(len(orjson.dumps(r))), rows))  # type: ignore[union-attr]
+        return copy.deepcopy(rows)
 
     async def _count(self, where: Cond) -> int:
         return len(self._matching(where))

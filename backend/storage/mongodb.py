@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import bson
 from bson import ObjectId
 from bson.errors import InvalidDocument
 from pymongo import ReturnDocument
@@ -191,7 +192,16 @@ class MongoAdapter(StorageAdapter):
             cursor = self.coll.find(self.filter(query.where)).sort(sort).skip(query.skip)
             if query.limit is not None:
                 cursor = cursor.limit(query.limit)
-            return [self._out(doc) async for doc in cursor]
+            budget = query.budget
+            if budget is None:
+                return [self._out(doc) async for doc in cursor]
+            rows = []
+            async for doc in cursor:
+                if not budget.admit(len(bson.encode(doc))):
+                    break
+                rows.append(self._out(doc))
+            await cursor.close()
+            return rows
 
     async def _find_page(self, query: Query, count: bool) -> tuple[list[dict[str, Any]], int]:
         if not count:

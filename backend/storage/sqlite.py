@@ -109,8 +109,7 @@ class SqliteAdapter(StorageAdapter):
         where = b.where(query.where)
         order = "" if _single_key(query.where) else b.order_by(query.sort)
         # Rows over INLINE_MAX bytes are not decoded on the event loop (see read_bounded).
-        rows_sql = (f"SELECT length(doc) <= {INLINE_MAX}, doc FROM {self._t} WHERE {where} {order} "
-                    "LIMIT ? OFFSET ?")
+        rows_sql = f"SELECT length(doc), doc FROM {self._t} WHERE {where} {order} LIMIT ? OFFSET ?"
         rows_params = [*b.params, -1 if query.limit is None else query.limit, query.skip]
         count_sql = f"SELECT count(*) FROM {self._t} WHERE {where}"
 
@@ -121,9 +120,14 @@ class SqliteAdapter(StorageAdapter):
             try:
                 rows = []
                 if query.limit != 0:
-                    for small, doc in conn.execute(rows_sql, rows_params):
-                        if inline and not small:
+                    budget = query.budget
+                    if budget is not None:
+                        budget.reset()  # this function may run twice (inline, then on a thread)
+                    for size, doc in conn.execute(rows_sql, rows_params):
+                        if inline and size > INLINE_MAX:
                             raise TooBigInline
+                        if budget is not None and not budget.admit(size):
+                            break
                         rows.append(orjson.loads(doc))
                 total = int(conn.execute(count_sql, b.params).fetchone()[0]) if count else -1
             finally:

@@ -21,6 +21,7 @@ from ..hooks import Params
 from ..service import METHODS
 from . import sio_json
 from .common import check_depth
+from .sio_limits import bound_pending
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,7 +53,7 @@ class SocketIOTransport:
     """Serves the app's services to socket.io clients at ``/socket.io``."""
 
     def __init__(self, app: App, *, redis_url: str | None = None, max_message: int = 10 * 1024 * 1024,
-                 cors: list[str] | str = "*") -> None:
+                 cors: list[str] | str = "*", max_pending: int = 32 * 1024 * 1024) -> None:
         self.app = app
         manager = SignalRedisManager(redis_url, app) if redis_url else None
         self.sio = socketio.AsyncServer(
@@ -69,6 +70,7 @@ class SocketIOTransport:
         # (``json=`` now sets it on FeathersPacket only), for any client in this process.
         socketio.packet.Packet.json = sio_json
         _without_deflate(self.sio)
+        bound_pending(self.sio.eio, max_pending)
         # The rooms of the in-process manager (python-socketio drops a room when it empties): an
         # event for rooms nobody is in is skipped before python-socketio builds its packet. None
         # with a pub/sub manager, which must always publish for the other processes.
@@ -197,6 +199,9 @@ def _without_deflate(sio: socketio.AsyncServer) -> None:
             request = environ["aiohttp.request"]
             self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
             await self._sock.prepare(request)
+            # The engine.io socket (whose handler this is) may have to cut the connection short
+            # (sio_limits: a client that does not read).
+            self.handler.__self__.plume_transport = request.transport
             self.environ = environ
             await self.handler(self)
             return self._sock
