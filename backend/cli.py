@@ -53,7 +53,7 @@ def _run(loop: asyncio.AbstractEventLoop, web_app: web.Application, host: str, p
     """Serve until SIGINT/SIGTERM (what ``web.run_app`` does, with Plume's runner): stop accepting,
     let in-flight requests finish (10 s at most), then run on_cleanup, which tears the app down and
     closes the database after queued writes."""
-    from .web import HANDLER_ARGS, PlumeRunner
+    from .runner import HANDLER_ARGS, PlumeRunner
 
     async def serve() -> None:
         runner = PlumeRunner(web_app, handle_signals=True, access_log=None, shutdown_timeout=10,

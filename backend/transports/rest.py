@@ -25,6 +25,7 @@ from ..errors import (
     convert,
 )
 from ..hooks import HookContext, Params
+from ..logs import RateLimitedLog
 from ..query import parse_query_string
 from ..service import CUSTOM_METHODS, REST_ROUTES
 from ..uploads import Download
@@ -32,6 +33,7 @@ from .common import dumps, js_falsy, loads
 from .ranges import CORS_KEY, serve_download
 
 log = logging.getLogger(__name__)
+gone_log = RateLimitedLog(__name__, every=60.0)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_VERBS = ("POST", "PUT", "PATCH")
 
@@ -39,6 +41,14 @@ BODY_VERBS = ("POST", "PUT", "PATCH")
 JSON_HEADERS = {"Content-Type": "application/json"}
 Cors = Callable[[str], "dict[str, str] | None"]
 _STATUS_ERRORS: dict[int, type[FeathersError]] = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+
+
+def client_gone(request: web.Request) -> BadRequest:
+    """The error of a request whose client went away (or was cut off) while it sent its body:
+    logged as one rate-limited WARNING line, never a traceback (clients can do it at will)."""
+    gone_log.warning("gone", "client %s went away while sending %s %s", request.remote, request.method,
+                     request.path[:200])
+    return BadRequest("The request body did not arrive whole")
 
 
 def error_response(err: FeathersError) -> web.Response:
@@ -107,8 +117,9 @@ class Guard:
 class _Part:
     """A multipart part as the transport-agnostic :class:`backend.uploads.UploadPart`."""
 
-    def __init__(self, part: BodyPartReader) -> None:
+    def __init__(self, part: BodyPartReader, request: web.Request) -> None:
         self._part = part
+        self._request = request
         self.name = part.name or ""
         self.filename = part.filename
         self.content_type = part.headers.get("Content-Type")
@@ -118,6 +129,8 @@ class _Part:
             return await self._part.read_chunk(size)
         except ValueError as exc:  # aiohttp's message for a broken multipart body
             raise BadRequest(f"Malformed multipart body: {exc}") from None
+        except ConnectionResetError:
+            raise client_gone(self._request) from None
 
 
 async def _parts(request: web.Request) -> AsyncIterator[_Part]:
@@ -130,7 +143,7 @@ async def _parts(request: web.Request) -> AsyncIterator[_Part]:
             if part is None:
                 return
             if isinstance(part, BodyPartReader):
-                yield _Part(part)
+                yield _Part(part, request)
                 await part.release()  # skip what the service did not read
     except (ValueError, AssertionError, RuntimeError) as exc:
         raise BadRequest(f"Malformed multipart body: {exc}") from None
@@ -208,7 +221,10 @@ class RestTransport:
             params = self.params(request, None if cut >= 0 else "")  # no "?": no query to decode
             data: Any = None
             if verb in BODY_VERBS:
-                body = await request.read()
+                try:
+                    body = await request.read()
+                except ConnectionResetError:
+                    raise client_gone(request) from None
                 data = loads(body) if body.strip() else {}
             if not method.args:
                 ctx = await handle.call(method.name, params=params)

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from backend.app import App
 from backend.config import load_settings
-from backend.web import APP_KEY, HANDLER_ARGS, PlumeRunner, create_web_app
+from backend.runner import HANDLER_ARGS, PlumeRunner
+from backend.web import APP_KEY, create_web_app
 
 from .server import free_port
 

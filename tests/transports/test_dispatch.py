@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from backend.web import _dispatcher
+from backend.runner import _dispatcher
 from tests.support.inprocess import running
 
 
