@@ -19,7 +19,9 @@ from typing import Any
 from ..app import App
 from ..config import ConfigError
 from ..hooks import Params
+from ..query import Query
 from .apikeys import API_KEY_HOOKS
+from .apikeys import PREFIX as KEY_PREFIX
 from .authenticator import Authenticator
 from .authorize import AUTH_PATH, authorize_hooks
 from .permissions import KEY_OWNER, load_policy
@@ -86,7 +88,16 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     app.auth_enabled = True
     app.owner_field = policy.owner_field
     _purge_revocations(app, auth)
+    app.on_setup(lambda: _fix_key_prefixes(keys.service))
     return auth
+
+
+async def _fix_key_prefixes(keys: Any) -> None:
+    """Keys made before prefixes stopped showing three characters of the secret get the new one."""
+    for key in await keys._find(Query()):
+        prefix = f"{KEY_PREFIX}{key['_id']}_"
+        if key.get("prefix") != prefix:
+            await keys._patch([str(key["_id"])], {"prefix": prefix})
 
 
 def _purge_revocations(app: App, auth: Authenticator) -> None:

@@ -85,7 +85,8 @@ async def make_key(ctx: HookContext) -> None:
             raise BadRequest("expiresAt must be a future ISO-8601 date", errors={"expiresAt": "invalid"})
     key_id, secret = new_id(), secrets.token_urlsafe(32)
     key = f"{PREFIX}{key_id}_{secret}"
-    data.update({"_id": key_id, "name": name, "digest": digest(secret), "prefix": key[:len(PREFIX) + 28]})
+    # The prefix identifies the key in listings; it holds none of the secret.
+    data.update({"_id": key_id, "name": name, "digest": digest(secret), "prefix": f"{PREFIX}{key_id}_"})
     ctx.params.extra[_KEY_FIELD] = key
 
 

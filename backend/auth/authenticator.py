@@ -97,8 +97,12 @@ class Authenticator:
         if not isinstance(email, str) or not isinstance(password, str):
             raise NotAuthenticated("Invalid login")
         email = email.strip().lower()[:256]
-        keys = (f"ip:{self.client_ip(params)}", f"email:{email}")
-        with self.throttle.attempt(*keys) as attempt:  # 429 while over the limit, counting attempts in flight
+        ip = self.client_ip(params)
+        # 429 while the address, or the address and email together, are over the limit; the email
+        # alone only slows down (anyone could lock its owner out). Attempts in flight count.
+        with self.throttle.attempt(f"ip:{ip}", f"pair:{ip}|{email}", slow=f"email:{email}") as attempt:
+            if attempt.delay:
+                await asyncio.sleep(attempt.delay)
             found = await self.users._find(Query(where=Cmp(("email",), "$eq", email), limit=1))
             doc = found[0] if found else None
             if not await self.passwords.verify(doc.get("password") if doc else None, password):

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..app import App, ServiceHandle
 from ..errors import (
@@ -41,6 +42,11 @@ BODY_VERBS = ("POST", "PUT", "PATCH")
 JSON_HEADERS = {"Content-Type": "application/json"}
 Cors = Callable[[str], "dict[str, str] | None"]
 _STATUS_ERRORS: dict[int, type[FeathersError]] = {404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge}
+
+
+def _one_line(text: str) -> str:
+    """A parser message on one short line (they quote the offending bytes over several)."""
+    return " ".join(str(text).split())[:200]
 
 
 def client_gone(request: web.Request) -> BadRequest:
@@ -129,6 +135,8 @@ class _Part:
             return await self._part.read_chunk(size)
         except ValueError as exc:  # aiohttp's message for a broken multipart body
             raise BadRequest(f"Malformed multipart body: {exc}") from None
+        except HttpProcessingError as exc:
+            raise BadRequest(f"Malformed multipart part: {_one_line(exc.message)}") from None
         except ConnectionResetError:
             raise client_gone(self._request) from None
 
@@ -147,6 +155,8 @@ async def _parts(request: web.Request) -> AsyncIterator[_Part]:
                 await part.release()  # skip what the service did not read
     except (ValueError, AssertionError, RuntimeError) as exc:
         raise BadRequest(f"Malformed multipart body: {exc}") from None
+    except HttpProcessingError as exc:  # a part's headers: a NUL byte, an over-long line...
+        raise BadRequest(f"Malformed multipart part header: {_one_line(exc.message)}") from None
 
 
 class RestTransport:

@@ -1,5 +1,6 @@
-"""A bound on what waits to be sent to each socket.io connection.
+"""What socket.io clients can do to the server at will, bounded: pending events, and the log.
 
+**Pending events.**
 python-engineio queues every outgoing packet of a connection in an unbounded ``asyncio.Queue``
 that a writer task empties into the websocket (or a long-poll answer). A client that never reads
 (but answers pings, so it is not timed out) stops that writer, and the queue then grows with every
@@ -8,15 +9,23 @@ event the server publishes: one such client took the server's memory up by 190 M
 Each connection's queue here counts the bytes it holds; a packet that would take it past
 ``max_pending`` is dropped, the connection is closed (its TCP transport aborted, so that a writer
 blocked on the client's full window is released) and one WARNING line says why.
+
+**The log.** python-engineio and python-socketio log a client's malformed frame (a bad packet
+type, a broken attachment, an empty frame) as an ERROR with a traceback: any client could fill the
+log with them. :class:`ClientFaultLog` takes their place as the libraries' logger and turns each
+into one rate-limited WARNING line (the traceback at DEBUG).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
 import engineio
+
+from ..logs import RateLimitedLog
 
 log = logging.getLogger("backend.transports.socketio")
 
@@ -77,3 +86,33 @@ def bound_pending(eio: engineio.AsyncServer, limit: int) -> None:
 
 
 _closing: set[asyncio.Future[Any]] = set()  # close tasks in flight (kept from the garbage collector)
+
+
+class ClientFaultLog:
+    """The logger python-engineio/python-socketio are given: their chatter (INFO) stays at DEBUG,
+    and what they report as errors, which clients cause, becomes one rate-limited WARNING line."""
+
+    def __init__(self, name: str = "backend.transports.socketio") -> None:
+        self.debug_log = logging.getLogger(name)
+        self.limited = RateLimitedLog(name, every=60.0)
+        self.level = logging.WARNING  # read by the libraries, never set by them for a given logger
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.debug_log.debug(msg, *args)
+
+    info = debug
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.fault(msg % args if args else msg)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.fault(msg % args if args else msg)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        self.debug_log.debug(msg, *args, exc_info=True)
+        self.fault((msg % args if args else msg) + (f": {type(exc).__name__}: {exc}" if exc else ""))
+
+    def fault(self, text: str) -> None:
+        """One WARNING line (at most one a minute) for a client's fault."""
+        self.limited.warning("fault", "socket.io client error: %s", " ".join(text.split())[:300])

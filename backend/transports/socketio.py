@@ -21,11 +21,12 @@ from ..hooks import Params
 from ..service import METHODS
 from . import sio_json
 from .common import check_depth
-from .sio_limits import bound_pending
+from .sio_limits import ClientFaultLog, bound_pending
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SIGNAL_EVENT = "plume:signal"  # never reaches a client: the manager hands it to the app
+CLIENT_FAULTS = ClientFaultLog()
 
 
 class SignalRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
@@ -61,8 +62,8 @@ class SocketIOTransport:
             client_manager=manager,
             cors_allowed_origins=cors if cors != ["*"] else "*",
             max_http_buffer_size=max_message,
-            logger=False,
-            engineio_logger=False,
+            logger=CLIENT_FAULTS,
+            engineio_logger=CLIENT_FAULTS,
             serializer=sio_json.FeathersPacket,
             json=sio_json,
         )
@@ -203,7 +204,11 @@ def _without_deflate(sio: socketio.AsyncServer) -> None:
             # (sio_limits: a client that does not read).
             self.handler.__self__.plume_transport = request.transport
             self.environ = environ
-            await self.handler(self)
+            try:
+                await self.handler(self)
+            except Exception as exc:  # engine.io gave up on a frame it could not decode
+                CLIENT_FAULTS.fault(f"websocket frame: {type(exc).__name__}: {exc}")
+                await self._sock.close()
             return self._sock
 
         # The stock driver asks inspect.iscoroutinefunction of aiohttp's send method on every

@@ -20,7 +20,7 @@ from backend.hooks import Params
 from backend.server import use_stored
 from backend.uploads import Download
 from services.files.cleanup import cleanup_hooks
-from services.files.config import section, upload_limit
+from services.files.config import section, upload_limits
 from services.files.names import FOLDER_ID, blob_key, unsafe_reason
 from services.files.ownership import upload_owners
 from services.files.service import add_file_methods, blob_store
@@ -58,7 +58,7 @@ async def plugin(app: App) -> None:
     blobs = blob_store(app)
     if blobs is None:
         return
-    max_size = upload_limit(app.settings)
+    limits = upload_limits(app.settings)
     extensions = allowed_extensions(app.settings)
     accept = accept_extension(extensions)
 
@@ -66,7 +66,7 @@ async def plugin(app: App) -> None:
     guarded = owners is not None and not auth_settings(app.settings).public_assets
 
     async def upload(parts: Any, params: Params) -> dict[str, str]:
-        stored = await receive(parts, blobs, NAMESPACE, accept, max_size)
+        stored = await receive(parts, blobs, NAMESPACE, accept, limits)
         if not stored:
             raise BadRequest(f"No file accepted: the field name's extension must be one of {sorted(extensions)}")
         if owners is not None:

@@ -6,11 +6,21 @@ A wrong value stops the server at start with a :class:`backend.config.ConfigErro
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from backend.config import MB, ConfigError, Settings
 
 DEFAULT_MAX_UPLOAD = 200 * MB
+DEFAULT_MAX_PARTS = 256  # a TF.js model of 200 MB in 4 MB shards has about 50
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """``[uploads]``: what one upload request may store."""
+
+    max_size: int = DEFAULT_MAX_UPLOAD  # bytes of files
+    max_parts: int = DEFAULT_MAX_PARTS  # multipart parts, files or not
 
 
 def section(settings: Settings, name: str, allowed: Collection[str]) -> Mapping[str, Any]:
@@ -34,6 +44,9 @@ def number(table: Mapping[str, Any], where: str, key: str, default: float, *, in
     return value
 
 
-def upload_limit(settings: Settings) -> int:
-    """``[uploads] max_size``: the most bytes one upload request may store (default 200 MB)."""
-    return number(section(settings, "uploads", {"max_size"}), "uploads", "max_size", DEFAULT_MAX_UPLOAD)
+def upload_limits(settings: Settings) -> UploadLimits:
+    """``[uploads] max_size`` (bytes one upload request may store, default 200 MB) and
+    ``max_parts`` (parts it may have, default 256)."""
+    table = section(settings, "uploads", {"max_size", "max_parts"})
+    return UploadLimits(number(table, "uploads", "max_size", DEFAULT_MAX_UPLOAD),
+                        number(table, "uploads", "max_parts", DEFAULT_MAX_PARTS))

@@ -17,6 +17,7 @@ from backend.storage.base import new_id
 from backend.storage.blobs import BlobStore, BlobTooLarge
 from backend.uploads import Download, UploadPart
 
+from .config import UploadLimits
 from .names import blob_key, check_name
 
 CHUNK = 256 * 1024
@@ -67,19 +68,24 @@ async def receive(
     blobs: BlobStore,
     namespace: str,
     accept: Callable[[str], bool],
-    max_size: int,
+    limits: UploadLimits,
 ) -> list[StoredFile]:
     """Store the file parts whose field name ``accept`` allows, in a fresh folder; return them.
 
     Parts without a file name (plain form fields) and refused field names are skipped. Raises
     400 for an unsafe field or file name, a duplicate field or an empty file, 413 when the files
-    together pass ``max_size`` bytes; nothing of the upload is kept then.
+    together pass ``limits.max_size`` bytes or the request has more than ``limits.max_parts``
+    parts; nothing of the upload is kept then.
     """
     folder = new_id()
     stored: list[StoredFile] = []
-    total = 0
+    total = count = 0
+    max_size = limits.max_size
     try:
         async for part in parts:
+            count += 1
+            if count > limits.max_parts:
+                raise PayloadTooLarge(f"Upload has more than {limits.max_parts} parts ([uploads] max_parts)")
             if not part.filename:
                 continue  # not a file (browsers also send filename="" for an empty file input)
             field = check_name(part.name, "field name")

@@ -13,7 +13,7 @@ from pathlib import Path
 from backend.app import App
 from backend.server import use_stored
 from services.files.cleanup import cleanup_hooks
-from services.files.config import upload_limit
+from services.files.config import upload_limits
 from services.files.ownership import upload_owners
 from services.files.service import add_file_methods, blob_store
 
@@ -29,12 +29,12 @@ async def plugin(app: App) -> None:
     blobs = blob_store(app)
     if blobs is None:
         return
-    max_size = upload_limit(app.settings)
+    limits = upload_limits(app.settings)
     pool_settings = PoolSettings.from_settings(app.settings)
     owners = await upload_owners(app)
     for name in ACCEPT:
         handle = await use_stored(app, name, schema=name)
-        add_file_methods(handle, make_upload(blobs, name, max_size, owners), make_download(blobs, name, handle))
+        add_file_methods(handle, make_upload(blobs, name, limits, owners), make_download(blobs, name, handle))
         check = check_files_hook(blobs, name, owners)
         handle.hooks({"before": {"create": [check], "update": [check], "patch": [check]}})
         handle.hooks(cleanup_hooks(blobs, keys_of(name), fields=("files",)))

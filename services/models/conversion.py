@@ -29,6 +29,7 @@ from typing import Any
 from backend.app import App, ServiceHandle
 from backend.errors import Conflict, NotFound
 from backend.hooks import Params
+from backend.instances import instance_name, sweep
 from backend.storage.base import new_id
 from backend.storage.blobs import BlobStore
 from services.conversion import (
@@ -44,7 +45,6 @@ from services.files.names import blob_key
 
 from .files import accept_keras, file_pairs
 from .lease import Leases
-from .workdir import instance_name, sweep
 
 log = logging.getLogger(__name__)
 TARGETS = ("tfjs", "onnx")

@@ -16,6 +16,7 @@ from backend.errors import BadRequest, NotFound
 from backend.hooks import HookContext, Params
 from backend.storage.blobs import BlobStore
 from backend.uploads import Download
+from services.files.config import UploadLimits
 from services.files.names import blob_key, parse_ref
 from services.files.ownership import UploadOwners, current_refs
 from services.files.transfer import REVALIDATE, blob_download, receive
@@ -94,13 +95,13 @@ def check_files_hook(blobs: BlobStore, namespace: str,
     return hook
 
 
-def make_upload(blobs: BlobStore, namespace: str, max_size: int,
+def make_upload(blobs: BlobStore, namespace: str, limits: UploadLimits,
                 owners: UploadOwners | None = None) -> Callable[..., Any]:
     """``upload(parts, params)`` → ``[[originalname, "<folderid>/<fieldname>"], ...]`` (400 if none)."""
     accept, what = ACCEPT[namespace]
 
     async def upload(parts: Any, params: Params) -> list[list[str]]:
-        stored = await receive(parts, blobs, namespace, accept, max_size)
+        stored = await receive(parts, blobs, namespace, accept, limits)
         if not stored:
             raise BadRequest(f"No model file in the upload: the field name must be {what}")
         if owners is not None:

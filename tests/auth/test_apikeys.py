@@ -10,8 +10,9 @@ from pathlib import Path
 import aiohttp
 
 from backend.query import IdIn, Query
-from tests.auth.support import AUTH_CONFIG, OK, AuthRestClient, auth_server, outcome, socket_as
+from tests.auth.support import AUTH_CONFIG, OK, AuthRestClient, auth_server, client_as, outcome, socket_as
 from tests.conformance.clients import SocketClient
+from tests.support.inprocess import running
 
 
 def iso(delta: timedelta) -> str:
@@ -28,6 +29,7 @@ async def test_key_lifecycle(tmp_path: Path) -> None:
             assert code == OK and created["userId"] == actors["editorA"].id
             key = created["key"]
             assert key.startswith(f"plume_{created['_id']}_") and key.startswith(created["prefix"])
+            assert created["prefix"] == f"plume_{created['_id']}_"  # none of the secret
             assert "digest" not in created
             stored = (await srv.app.service("api-keys").service._find(Query(where=IdIn((created["_id"],)))))[0]
             secret = key[len("plume_") + 25:]  # plume_<24-hex id>_<secret>
@@ -161,3 +163,18 @@ async def test_keys_work_whatever_the_owner_field(tmp_path: Path) -> None:
                 await with_key.close()
         finally:
             await a.close()
+
+
+async def test_prefixes_stored_before_hold_no_secret_after_a_restart(tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors):
+        client = await client_as("rest", srv.url, actors["editorA"])
+        try:
+            code, created = await outcome(client, "create", "api-keys", {"name": "old"})
+            assert code == OK
+        finally:
+            await client.close()
+        # What an older Plume stored: the id, then three characters of the secret.
+        await srv.app.service("api-keys").service._patch([created["_id"]], {"prefix": created["key"][:34]})
+    async with running(tmp_path, config=AUTH_CONFIG) as srv:
+        stored = await srv.app.service("api-keys").service._get_key(created["_id"])
+        assert stored["prefix"] == f"plume_{created['_id']}_"

@@ -1,4 +1,5 @@
-"""Login throttling: per address and per email, 429 while over the limit, then allowed again."""
+"""Login throttling: per address and per (address, email), 429 while over the limit, then allowed
+again; the email alone only slows logins down, so nobody can lock another user out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from backend.auth.throttle import LoginThrottle
+from backend.auth.throttle import MAX_SLOWDOWN, SLOWDOWN_STEP, LoginThrottle
 from backend.errors import TooManyRequests
 from tests.auth.support import PASSWORD, SECRET, auth_server
 
@@ -95,3 +96,32 @@ def test_attempts_in_flight_count_until_they_end() -> None:
     with t2.attempt("ip:a", "email:x") as attempt:
         attempt.succeeded()
     t2.check("ip:a", "email:x")  # a success is no failure, and nothing stays in flight
+
+
+async def test_failures_from_another_address_do_not_lock_the_user_out(tmp_path: Path) -> None:
+    """An attacker failing on a victim's email, from their own address, locks only themselves."""
+    async with auth_server(tmp_path, config=CONFIG + "trust_forwarded_for = true\n") as (srv, _), \
+            aiohttp.ClientSession() as http:
+
+        async def login_from(address: str, password: str) -> int:
+            async with http.post(f"{srv.url}/authentication", headers={"X-Forwarded-For": address}, json={
+                    "strategy": "local", "email": "editora@example.org", "password": password}) as resp:
+                return resp.status
+
+        assert [await login_from("6.6.6.6", "wrong password") for _ in range(4)] == [401, 401, 401, 429]
+        assert await login_from("6.6.6.6", PASSWORD) == 429  # the attacker's own address is locked
+        assert await login_from("1.2.3.4", PASSWORD) == 201  # the victim logs in from theirs
+
+
+def test_the_email_alone_slows_down_and_never_locks() -> None:
+    t = LoginThrottle(3, 10, clock=lambda: 0.0)
+    delays = []
+    for i in range(12):  # one failure from each of many addresses
+        with t.attempt(f"ip:{i}", f"pair:{i}|x", slow="email:x") as attempt:
+            delays.append(attempt.delay)
+    assert delays[:3] == [0.0, 0.0, 0.0]
+    assert delays[3:5] == [SLOWDOWN_STEP, 2 * SLOWDOWN_STEP] and max(delays) == MAX_SLOWDOWN
+    with t.attempt("ip:new", "pair:new|x", slow="email:x") as attempt:  # never a 429 for the email
+        attempt.succeeded()
+    with t.attempt("ip:other", "pair:other|x", slow="email:x") as attempt:
+        assert attempt.delay == 0.0  # a success forgot the email's failures

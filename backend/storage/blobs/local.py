@@ -1,7 +1,9 @@
 """Blobs as files under one root folder (the default: ``<data_dir>/files``).
 
-Writes stream to a temporary file beside the target and are renamed into place, so a reader never
-sees half a file and a failed upload leaves nothing. Disk work runs on a worker thread. ETags are the md5 of
+Writes stream to a temporary file and are renamed into place, so a reader never sees half a file
+and a failed upload leaves nothing. Temporary files live in ``<root>/.plume-tmp/<host>-<pid>/``:
+a process killed in the middle of an upload leaves its folder behind, and the next process to
+start sweeps it (:mod:`backend.instances`). Disk work runs on a worker thread. ETags are the md5 of
 the content, as on GridFS: :meth:`LocalBlobStore.put` computes it while the file streams in and
 remembers it (bounded LRU, keyed by size and mtime so it is never stale); a file this process has
 not written is hashed once, chunk by chunk on a worker thread, on its first ``stat``.
@@ -18,11 +20,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ...instances import instance_name, sweep
 from . import BlobInfo, BlobStore, BlobTooLarge
 
 CHUNK = 256 * 1024
 RESERVED = ".plume-"  # temporary files; no key part may start with it
 _TMP = RESERVED + "upload-"
+TMP_DIR = RESERVED + "tmp"
 MD5_CACHE = 4096  # remembered etags (path -> size, mtime_ns, md5)
 
 
@@ -41,6 +45,8 @@ class LocalBlobStore(BlobStore):
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        sweep(self.root / TMP_DIR)  # uploads cut short by processes that died
+        self.tmp = self.root / TMP_DIR / instance_name()
         self._md5: OrderedDict[Path, tuple[int, int, str]] = OrderedDict()
 
     def _remember(self, path: Path, st: os.stat_result, md5: str) -> None:
@@ -58,8 +64,8 @@ class LocalBlobStore(BlobStore):
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], *, max_size: int | None = None) -> BlobInfo:
         target = self.path(key)
-        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-        fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=target.parent, prefix=_TMP)
+        await asyncio.to_thread(_mkdirs, target.parent, self.tmp)
+        fd, tmp_name = await asyncio.to_thread(tempfile.mkstemp, dir=self.tmp, prefix=_TMP)
         tmp = Path(tmp_name)
         digest, size = hashlib.md5(usedforsecurity=False), 0
         try:
@@ -134,9 +140,15 @@ class LocalBlobStore(BlobStore):
 
         files = await asyncio.to_thread(listing)
         for p in files:
-            if not p.name.startswith(RESERVED):
-                yield p.relative_to(self.root).as_posix()
+            key = p.relative_to(self.root)
+            if not any(part.startswith(RESERVED) for part in key.parts):
+                yield key.as_posix()
 
+
+
+def _mkdirs(*folders: Path) -> None:
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _hash_file(path: Path) -> str:

@@ -1,8 +1,10 @@
-"""Scratch folders for conversions that stay safe when several processes share one data dir.
+"""Scratch folders that stay safe when several processes share one data dir (conversions'
+work folders, blob uploads in progress).
 
 Each process works in ``<root>/<hostname>-<pid>``. At start a process sweeps the folders of the
-processes of its own host that are gone, and any folder left untouched for a day (a replica on
-another host that never came back); it never touches the folder of a process that still runs.
+processes of its own host that are gone (killed, say, in the middle of an upload), and any folder
+left untouched for a day (a replica on another host that never came back); it never touches the
+folder of a process that still runs.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.models.workdir import instance_name, sweep
+from backend.instances import instance_name, sweep
 
 
 def _dead_pid() -> int:
