@@ -77,24 +77,20 @@ def error_bytes(err: Any) -> bytes:
 class ConnectionClock:
     """Where one connection is in its current request, and since when (kept by its handler)."""
 
-    __slots__ = ("body", "body_bytes", "last_byte", "phase", "started")
+    __slots__ = ("body", "last_byte", "phase", "started")
 
     def __init__(self) -> None:
         self.phase = IDLE
         self.started = 0.0  # when the current phase began
         self.last_byte = 0.0
-        self.body: StreamReader | None = None
-        self.body_bytes = 0
+        self.body: StreamReader | None = None  # its total_bytes: what has arrived of it
 
     def received(self, data: bytes, new_body: StreamReader | None, completed: bool, now: float) -> None:
         """Account for ``data``; ``completed``: a request's headers ended in it (``new_body`` is its
         body when that is still to come)."""
         self.last_byte = now
         if completed:
-            self.phase, self.started, self.body, self.body_bytes = (
-                (BODY, now, new_body, 0) if new_body is not None else (IDLE, now, None, 0))
-        elif self.phase == BODY:
-            self.body_bytes += len(data)
+            self.phase, self.started, self.body = (BODY, now, new_body) if new_body is not None else (IDLE, now, None)
         elif self.phase == IDLE and data.strip():
             self.phase, self.started = HEADERS, now
 
@@ -112,7 +108,7 @@ class ConnectionClock:
             if now - self.last_byte > limits.body_timeout:
                 return "request body"
             elapsed = now - self.started
-            if elapsed > limits.body_timeout and self.body_bytes < BODY_MIN_RATE * elapsed:
+            if elapsed > limits.body_timeout and self.body.total_bytes < BODY_MIN_RATE * elapsed:
                 return "request body (too slow)"
         return None
 

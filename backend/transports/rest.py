@@ -290,5 +290,6 @@ def add_rest(web_app: web.Application, app: App, guard: Guard | None = None) -> 
         return web.Response(body=dumps({"services": sorted(app.services)}), headers=JSON_HEADERS)
 
     web_app.router.add_get("/info", guard.wrap(info) if guard is not None else info)
-    web_app.router.add_route("*", "/{tail:.*}", transport.handle)
+    # [\s\S], not ".": a path may decode to a newline (%0A), which "." does not match.
+    web_app.router.add_route("*", r"/{tail:[\s\S]*}", transport.handle)
     return transport

@@ -28,16 +28,25 @@ def loads(text: str | bytes, **_: Any) -> Any:
     except orjson.JSONDecodeError as exc:
         # e.g. nesting past orjson's limit, or integers beyond 64 bits: the packet's ack id was
         # already read, so answering through a pseudo-event still acks the caller.
-        return [INVALID_EVENT, str(exc)[:200]]
+        return [INVALID_EVENT, f"Invalid JSON: {str(exc)[:200]}"]
 
 
 class FeathersPacket(packet.Packet):  # type: ignore[misc]
-    """python-socketio's packet, with a cheaper test for binary attachments.
+    """python-socketio's packet, with a cheaper test for binary attachments, and event packets
+    whose data is not ``[name: str, ...args]`` turned into a call the transport answers with a 400
+    (python-socketio looks the name up in a dict: a list there raised in a task nobody awaited).
 
     Every outgoing packet (each call's ack, each event) first asks whether its data holds bytes;
     the stock test recurses through the whole result with ``functools.reduce`` and lambdas, which
     showed in the socket.io profile for records and pages. Same answer, one loop, no recursion.
     """
+
+    def decode(self, encoded_packet: Any) -> int:
+        count = super().decode(encoded_packet)
+        if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
+                isinstance(self.data, list) and self.data and isinstance(self.data[0], str)):
+            self.data = [INVALID_EVENT, "Invalid message: an event is [name, ...arguments] with a string name"]
+        return count  # type: ignore[no-any-return]
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:

@@ -89,8 +89,9 @@ _closing: set[asyncio.Future[Any]] = set()  # close tasks in flight (kept from t
 
 
 class ClientFaultLog:
-    """The logger python-engineio/python-socketio are given: their chatter (INFO) stays at DEBUG,
-    and what they report as errors, which clients cause, becomes one rate-limited WARNING line."""
+    """The logger python-engineio/python-socketio are given: their chatter (INFO: every packet,
+    with its data, credentials included) is dropped, and what they report as errors, which clients
+    cause, becomes one rate-limited WARNING line (the traceback at DEBUG)."""
 
     def __init__(self, name: str = "backend.transports.socketio") -> None:
         self.debug_log = logging.getLogger(name)
@@ -98,7 +99,7 @@ class ClientFaultLog:
         self.level = logging.WARNING  # read by the libraries, never set by them for a given logger
 
     def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        self.debug_log.debug(msg, *args)
+        pass
 
     info = debug
 

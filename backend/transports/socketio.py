@@ -133,7 +133,7 @@ class SocketIOTransport:
         spec = METHODS.get(method)
         if spec is None:
             if method == sio_json.INVALID_EVENT:
-                raise BadRequest(f"Invalid JSON: {args[0] if args else ''}")
+                raise BadRequest(str(args[0]) if args else "Invalid message")
             raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
         if not args or not isinstance(args[0], str):
             raise BadRequest("The first argument must be a service path")

@@ -115,13 +115,14 @@ async def test_ordinary_clients_are_unaffected(tmp_path: Path) -> None:
         sio.on("things created", events.append)
         await sio.connect(srv.url, transports=["websocket"])
         reader, writer = await connect(srv)
-        body = json.dumps({"n": 1, "pad": "x" * 3000}).encode()
+        body = json.dumps({"n": 1, "pad": "x" * 6000}).encode()
         writer.write(b"POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      + f"Content-Length: {len(body)}\r\n\r\n".encode())
-        for i in range(0, len(body), 1000):  # 3 pieces over 1.5 s: past body_timeout in all, but fast enough
+        # Pieces every 0.3 s (3.3 kB/s, three times the floor): past body_timeout in all, fast enough.
+        for i in range(0, len(body), 1000):
             writer.write(body[i:i + 1000])
             await writer.drain()
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.3)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), FAIL_AFTER)
         assert head.startswith(b"HTTP/1.1 201")
         writer.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from tests.support.inprocess import running
 
-FRAMES: list[str | bytes] = ["9", "", "4", "42", "4x", "4-1", "4" + "9" * 50, b"\x00\x01", "6", '42["find"', "45-"]
+FRAMES: list[str | bytes] = ["9", "", "4", "42", "4x", "4-1", "4" + "9" * 50, b"\x00\x01", "6", '42["find"', "45-",
+                             '42[["find"]]', "42[]", "42[1]", "42{}", '42"find"']
 
 
 @pytest.mark.parametrize("frame", FRAMES, ids=[repr(f) for f in FRAMES])
@@ -34,3 +36,19 @@ async def test_a_malformed_frame_is_one_warning(tmp_path: Path, frame: str | byt
         await ws2.close()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+
+
+@pytest.mark.parametrize("data", ['[["find"], "things"]', "[]", "[1, 2]", "{}", '"find"', "null"])
+async def test_an_event_without_a_string_name_is_acked_400(tmp_path: Path, data: str) -> None:
+    async with running(tmp_path) as srv, aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{srv.url}/socket.io/?EIO=4&transport=websocket")
+        assert (await ws.receive_str()).startswith("0")
+        await ws.send_str("40")
+        while not (await ws.receive_str()).startswith("40"):
+            pass
+        await ws.send_str("427" + data)
+        ack = await ws.receive_str()
+        assert ack.startswith("437["), ack
+        error = json.loads(ack[3:])[0]
+        assert error["code"] == 400 and "Invalid message" in error["message"], error
+        await ws.close()
