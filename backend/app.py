@@ -6,12 +6,13 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
 from .service import ALL_METHODS, MethodSpec
+from .storage.base import StorageAdapter
 from .storage.names import fold
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,33 @@ DispatchListener = Callable[[str, Any, list[str]], Awaitable[None]]
 Signal = dict[str, Any]
 SignalListener = Callable[[Signal], Awaitable[None]]
 ServiceFactory = Callable[[str], Awaitable[Any | None]]
+T = TypeVar("T")
+
+
+class Extensions:
+    """Objects the app's parts share, one per type: the storage, the blob store, what a plugin
+    offers others (``app.extensions.get(ConversionManager)``). Typed lookups, no ad-hoc attributes."""
+
+    def __init__(self) -> None:
+        self._items: dict[type, Any] = {}
+
+    def add(self, kind: type[T], value: T) -> T:
+        """Register ``value`` as the app's ``kind`` (ValueError when there is one already)."""
+        if kind in self._items:
+            raise ValueError(f"the app has a {kind.__name__} already")
+        self._items[kind] = value
+        return value
+
+    def get(self, kind: type[T]) -> T:
+        """The app's ``kind`` (LookupError, naming it, when no part of the app registered one)."""
+        try:
+            return self._items[kind]  # type: ignore[no-any-return]
+        except KeyError:
+            raise LookupError(f"the app has no {kind.__name__}: is the plugin that provides it loaded?") from None
+
+    def find(self, kind: type[T]) -> T | None:
+        """The app's ``kind``, or None."""
+        return self._items.get(kind)
 
 
 class _MethodPlan:
@@ -44,13 +72,29 @@ class ServiceHandle:
     def __init__(self, app: App, path: str, service: Any, options: Mapping[str, Any]) -> None:
         self.app = app
         self.path = path
-        self.service = service
         self.options = dict(options)
-        self.methods = frozenset(m for m in ALL_METHODS if callable(getattr(service, m, None)))
+        self.replace_service(service)
         self.registry = HookRegistry()
         self.publisher: Publisher | None = None
         self._listeners: dict[str, list[Callable[[Any, HookContext], Any]]] = {}
         self._plans: dict[str, _MethodPlan] = {}
+
+    def replace_service(self, service: Any) -> None:
+        """Serve ``service`` at this path from now on (hooks and listeners stay): e.g. a wrapper that
+        adds methods to a stored service (:func:`backend.plugins.with_files`)."""
+        self.service = service
+        self.methods = frozenset(m for m in ALL_METHODS if callable(getattr(service, m, None)))
+        #: The storage adapter behind the service (None when it is not a stored service).
+        self.adapter: StorageAdapter | None = (
+            service if isinstance(service, StorageAdapter) else getattr(service, "adapter", None))
+
+    @property
+    def store(self) -> StorageAdapter:
+        """The storage adapter of a stored service (TypeError for one that stores nothing): what
+        hooks registered on stored services read and write around the method."""
+        if self.adapter is None:
+            raise TypeError(f"service {self.path!r} is not a stored service")
+        return self.adapter
 
     def hooks(self, spec: Mapping[str, Any]) -> ServiceHandle:
         """Register service hooks (see :mod:`backend.hooks`)."""
@@ -148,6 +192,7 @@ class App:
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
+        self.extensions = Extensions()
         self.services: dict[str, ServiceHandle] = {}
         self._folds: dict[str, str] = {}  # fold(path) -> path of every registered service
         self.path_depth = 1  # segments of the deepest registered path: transports try no longer prefixes

@@ -43,7 +43,7 @@ class Settings:
     log_level: str = "INFO"
     schemas_dir: Path | None = None  # searched before the built-in schemas/
     service_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # authentication, uploads, ...
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugins' tables: authentication...
 
     @property
     def schema_dirs(self) -> list[Path]:
@@ -68,8 +68,6 @@ _SCALARS: dict[str, type] = {"host": str, "port": int, "database": str, "max_bod
                              "header_timeout": float, "body_timeout": float, "max_connections": int}
 _POSITIVE = ("max_body", "max_response", "max_pending", "header_timeout", "body_timeout")
 _PATHS = ("data_dir", "schemas_dir")
-# Tables owned by plugins (validated by them): allowed in the file, kept as dicts.
-PLUGIN_SECTIONS = {"authentication", "permissions", "uploads", "conversion", "models", "assets", "storage"}
 _ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE", "data_dir": "PLUME_DATA_DIR",
         "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
         "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR", "max_response": "PLUME_MAX_RESPONSE",
@@ -173,12 +171,12 @@ def load_settings(
             if key == "services" and isinstance(value, Mapping):
                 _read_service_tables(settings, value, origin)
                 continue
-            if key in PLUGIN_SECTIONS:
-                if not isinstance(value, Mapping):
-                    raise ConfigError(f"{key} (from {origin}) must be a table")
-                settings.sections[key] = {**settings.sections.get(key, {}), **value}
-            elif key in _SCALARS or key in _PATHS or key in ("services", "cors"):
+            if key in _SCALARS or key in _PATHS or key in ("services", "cors"):
                 setattr(settings, key, _convert(key, value, origin))
+            elif isinstance(value, Mapping):
+                # A plugin's table ([authentication], [uploads]...): kept as it is, checked by the
+                # plugin that reads it; one that no plugin reads stops the server (backend.plugins).
+                settings.sections[key] = {**settings.sections.get(key, {}), **value}
             else:
                 raise ConfigError(f"unknown setting '{key}' (from {origin})")
     for name, raw in settings.service_options.items():

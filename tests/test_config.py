@@ -55,7 +55,7 @@ def test_service_tables_and_allow_list(tmp_path: Path) -> None:
         ("[services.a]\nbogus = 1", "unknown option"),
         ("[uploads]\n", ""),
         ("port = ", "invalid TOML"),
-        ("uploads = 3", "must be a table"),
+        ("uploads = 3", "unknown setting .uploads."),
     ],
 )
 def test_bad_values_fail_loudly(tmp_path: Path, text: str, message: str) -> None:
@@ -75,3 +75,19 @@ def test_cli_refuses_a_bad_config_with_a_message(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "configuration error" in proc.stderr and "port" in proc.stderr
+
+
+async def test_a_table_no_plugin_reads_stops_the_server(tmp_path: Path) -> None:
+    from tests.support.inprocess import running
+
+    with pytest.raises(ConfigError, match=r"unknown setting\(s\) \[uplods\]: no loaded plugin reads them"):
+        async with running(tmp_path, config="[uplods]\nmax_size = 3\n"):
+            pass
+
+
+async def test_a_plugin_refusing_its_table_is_named(tmp_path: Path) -> None:
+    from tests.support.inprocess import running
+
+    with pytest.raises(ConfigError, match=r"^plugin assets: \[assets\] extensions"):
+        async with running(tmp_path, config="[assets]\nextensions = 3\n"):
+            pass

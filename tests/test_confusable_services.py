@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from backend.storage import Storage
 from backend.storage.names import storage_name
 from tests.auth.support import PASSWORD, Actor, auth_server, client_as, login, outcome
 from tests.conformance.clients import RestClient, SocketClient
@@ -29,7 +30,7 @@ def variants(path: str) -> set[str]:
 async def walk(srv: Running, client: Any, expect: set[int], *, hint: bool = True) -> None:
     """Call every variant of every registered service; each must fail with a code in ``expect``
     (a 404 naming the real service when ``hint``)."""
-    before = await srv.app.storage.stored_services()  # type: ignore[attr-defined]
+    before = await srv.app.extensions.get(Storage).stored_services()
     registered = sorted(p for p in srv.app.services if "/" not in p)
     assert {"runs", "tfjs-models", "onnx-models", "keras-models", "assets"} <= set(registered)
     for path in registered:
@@ -41,7 +42,7 @@ async def walk(srv: Running, client: Any, expect: set[int], *, hint: bool = True
                 if code == 404 and hint:
                     assert payload["message"] == f"Service '{variant}' not found (did you mean '{path}'?)"
             assert variant not in srv.app.services
-    assert await srv.app.storage.stored_services() == before  # type: ignore[attr-defined]
+    assert await srv.app.extensions.get(Storage).stored_services() == before  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("transport", ["rest", "socketio"])

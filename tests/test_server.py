@@ -25,7 +25,7 @@ async def test_whitelist_forbids_unlisted_dynamic_services(tmp_path: Path) -> No
 async def test_indexes_from_config_are_used(tmp_path: Path) -> None:
     config = '[services.metrics]\nindexes = ["run", ["createdAt", -1]]\n'
     async with running(tmp_path, config=config) as srv:
-        adapter = srv.app.service("metrics").service
+        adapter = srv.app.service("metrics").store
         plan = await adapter.db.read(lambda c: c.execute(
             "EXPLAIN QUERY PLAN SELECT doc FROM svc_metrics WHERE json_extract(doc, '$.\"run\"') = 'x'").fetchall())
         assert any("USING INDEX" in str(row) for row in plan), plan

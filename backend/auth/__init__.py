@@ -19,6 +19,7 @@ from typing import Any
 from ..app import App
 from ..config import ConfigError
 from ..hooks import Params
+from ..plugins import Plugin, use_stored
 from ..query import Query
 from .apikeys import API_KEY_HOOKS
 from .apikeys import PREFIX as KEY_PREFIX
@@ -29,7 +30,7 @@ from .settings import AuthSettings, auth_settings
 from .stores import EMAILS, REVOKED, EmailClaims, Revocations, internal_adapter
 from .users import user_hooks
 
-__all__ = ["AuthSettings", "Authenticator", "auth_settings", "setup_auth"]
+__all__ = ["AuthSettings", "Authenticator", "auth_settings", "plugin", "setup_auth"]
 log = logging.getLogger(__name__)
 PURGE_EVERY = 3600.0  # seconds between sweeps of expired token revocations
 
@@ -52,18 +53,16 @@ class AuthenticationService:
 
 async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     """Register authentication on ``app`` (its storage must be open)."""
-    from ..server import use_stored  # server imports this module lazily; avoid a cycle
-
     policy = load_policy(app.settings.section("permissions"), signup_open=settings.signup == "open")
     if settings.default_role not in policy.assignable_roles:
         raise ConfigError(f"[authentication] default_role {settings.default_role!r} is not a role "
                           f"({', '.join(policy.assignable_roles)})")
     auth = Authenticator(app, settings, policy)
     users = await use_stored(app, "users", schema="users", indexes=["email"])
-    if users.service.id_field != "_id":
+    if users.store.id_field != "_id":
         raise ConfigError("[services.users] id: the users service keeps the id field _id")
     keys = await use_stored(app, "api-keys", indexes=[KEY_OWNER])
-    auth.users, auth.keys = users.service, keys.service
+    auth.users, auth.keys = users.store, keys.store
     auth.claims = EmailClaims(await internal_adapter(app, EMAILS), auth.users)
     auth.revocations = Revocations(await internal_adapter(app, REVOKED))
 
@@ -88,7 +87,7 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     app.auth_enabled = True
     app.owner_field = policy.owner_field
     _purge_revocations(app, auth)
-    app.on_setup(lambda: _fix_key_prefixes(keys.service))
+    app.on_setup(lambda: _fix_key_prefixes(keys.store))
     return auth
 
 
@@ -123,3 +122,13 @@ def _purge_revocations(app: App, auth: Authenticator) -> None:
 
     app.on_setup(start)
     app.on_teardown(stop)
+
+
+async def _setup(app: App) -> None:
+    settings = auth_settings(app.settings)
+    if settings.enabled:
+        await setup_auth(app, settings)
+
+
+#: The built-in authentication plugin: off unless ``[authentication] enabled``.
+plugin = Plugin("authentication", _setup, sections=("authentication", "permissions"))

@@ -269,7 +269,7 @@ class Authenticator:
         def publish(record: Any, ctx: HookContext) -> list[Any]:
             if not isinstance(record, dict):
                 return []
-            id_field = getattr(ctx.service.service, "id_field", "_id")
+            id_field = ctx.service.adapter.id_field if ctx.service.adapter is not None else "_id"
             full = ctx.params.extra.get(FULL_RECORDS, {}).get(str(record.get(id_field)), record)
             names = self.policy.record_channels(ctx.path, full, id_field)
             if not hidden:

@@ -24,7 +24,6 @@ from typing import Any
 from ..errors import Forbidden, NotAuthenticated, NotFound
 from ..hooks import HookContext, Params
 from ..query import FILTERS, parse
-from ..storage.base import StorageAdapter
 from ..storage.matcher import matches
 from .permissions import ADMIN, ANONYMOUS, METHOD_ACTIONS, Decision, Policy
 
@@ -93,7 +92,7 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
             raise denied(user, action, ctx.path)
         if ctx.method in METHOD_ACTIONS:
             return  # files: the services check the documents (a download reads through ``get``)
-        if not isinstance(ctx.service.service, StorageAdapter):
+        if ctx.service.adapter is None:
             # Rules are enforced as queries, which only storage adapters run; a custom service is
             # either open to the caller as a whole or closed.
             if decision.query is not None:
@@ -118,13 +117,15 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
             p.query = restrict(p.query, decision.query)
 
     async def after(ctx: HookContext) -> None:
-        extra, adapter = ctx.params.extra, ctx.service.service
+        extra = ctx.params.extra
         cond = extra.pop(_CHECK, None)
-        if cond is not None and not (isinstance(ctx.result, dict) and matches(ctx.result, cond, adapter.id_field)):
+        if cond is not None and not (isinstance(ctx.result, dict)
+                                     and matches(ctx.result, cond, ctx.service.store.id_field)):
             raise NotFound(f"No record found for id '{ctx.id}'")
         select = extra.pop(_SELECT, None)
         if select is None:
             return
+        adapter = ctx.service.store
         many = isinstance(ctx.result, list)
         records = [r for r in (ctx.result if many else [ctx.result]) if isinstance(r, dict)]
         extra[FULL_RECORDS] = {str(r.get(adapter.id_field)): r for r in records}
@@ -140,7 +141,7 @@ def _owner_field(ctx: HookContext, policy: Policy) -> str | None:
 
 def _check_create(ctx: HookContext, policy: Policy, decision: Decision, user: Any, role: str) -> None:
     owner = _owner_field(ctx, policy)
-    id_field = ctx.service.service.id_field
+    id_field = ctx.service.store.id_field
     cond = decision.cond
     for item in ctx.data if isinstance(ctx.data, list) else [ctx.data]:
         if not isinstance(item, dict):
@@ -157,7 +158,7 @@ def _check_create(ctx: HookContext, policy: Policy, decision: Decision, user: An
 
 
 async def _check_change(ctx: HookContext, policy: Policy, decision: Decision, user: Any, role: str) -> None:
-    adapter, p = ctx.service.service, ctx.params
+    adapter, p = ctx.service.store, ctx.params
     id_field = adapter.id_field
     owner = _owner_field(ctx, policy)
     cond = decision.cond

@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def _create(settings: Any, data: dict[str, Any]) -> dict[str, Any]:
     from ..server import create_app
+    from . import plugin
 
-    app = await create_app(settings, load_plugins=False)
+    app = await create_app(settings, plugins=[plugin])
     try:
         if not app.auth_enabled:
             raise ConfigError("authentication is not enabled ([authentication] enabled = true)")

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import Conflict
 from ..query import Cmp, Query
+from ..storage import Storage
 from ..storage.base import AdapterOptions, StorageAdapter
 
 EMAILS, REVOKED = "_auth_emails", "_auth_revoked"
@@ -23,7 +24,7 @@ STALE_AFTER = 60.0  # seconds after which a claim without its user may be taken 
 
 async def internal_adapter(app: Any, name: str) -> StorageAdapter:
     """A set-up adapter of the app's storage for the internal table ``name``."""
-    adapter: StorageAdapter = app.storage.adapter(name, AdapterOptions(paginate=None))
+    adapter: StorageAdapter = app.extensions.get(Storage).adapter(name, AdapterOptions(paginate=None))
     await adapter.setup(app, name)
     app.on_teardown(adapter.teardown)
     return adapter

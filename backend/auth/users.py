@@ -63,7 +63,7 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
         return str(role)
 
     async def prepare_new(ctx: HookContext) -> None:
-        id_field = ctx.service.service.id_field
+        id_field = ctx.service.store.id_field
         admin = is_admin(ctx.params)
         claimed = ctx.params.extra.setdefault(_CLAIMED, [])
         for item in ctx.data if isinstance(ctx.data, list) else [ctx.data]:
@@ -94,7 +94,7 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
         data = ctx.data
         if not isinstance(data, dict):
             return
-        adapter = ctx.service.service
+        adapter = ctx.service.store
         current = await adapter._get_key(adapter.key(ctx.id)) if ctx.id is not None else None
         if ctx.id is not None and current is None:
             raise NotFound(f"No record found for id '{ctx.id}'")
@@ -118,7 +118,7 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
             if current is None:
                 raise BadRequest("Emails change one user at a time")
             if data["email"] != current.get("email"):
-                user_id = str(current[ctx.service.service.id_field])
+                user_id = str(current[ctx.service.store.id_field])
                 await claims.claim(data["email"], user_id)
                 ctx.params.extra[_CLAIMED] = [(data["email"], user_id)]
                 ctx.params.extra[_RELEASE] = [(current.get("email"), user_id)]
@@ -129,7 +129,7 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
             if isinstance(email, str):
                 await claims.release(email, user_id)
         if ctx.method == "remove":
-            id_field = ctx.service.service.id_field
+            id_field = ctx.service.store.id_field
             for doc in ctx.result if isinstance(ctx.result, list) else [ctx.result]:
                 if not isinstance(doc, Mapping):
                     continue

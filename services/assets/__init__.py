@@ -17,13 +17,13 @@ from backend.auth import auth_settings
 from backend.config import ConfigError, Settings
 from backend.errors import BadRequest, NotFound
 from backend.hooks import Params
-from backend.server import use_stored
+from backend.plugins import Plugin, use_stored, with_files
+from backend.storage.blobs import BlobStore
 from backend.uploads import Download
 from services.files.cleanup import cleanup_hooks
 from services.files.config import section, upload_limits
 from services.files.names import FOLDER_ID, blob_key, unsafe_reason
 from services.files.ownership import upload_owners
-from services.files.service import add_file_methods, blob_store
 from services.files.transfer import IMMUTABLE, REVALIDATE, blob_download, receive
 
 from .access import NAMESPACE, REF_FIELDS, access_hooks, asset_refs, backfill_refs, check_download
@@ -53,11 +53,9 @@ def asset_keys(doc: Mapping[str, Any]) -> set[str]:
     return {blob_key(NAMESPACE, folder, name) for folder, name in asset_refs(doc)}
 
 
-async def plugin(app: App) -> None:
+async def setup(app: App) -> None:
     """Register ``/assets`` with its upload and download methods."""
-    blobs = blob_store(app)
-    if blobs is None:
-        return
+    blobs = app.extensions.get(BlobStore)  # type: ignore[type-abstract]
     limits = upload_limits(app.settings)
     extensions = allowed_extensions(app.settings)
     accept = accept_extension(extensions)
@@ -83,7 +81,7 @@ async def plugin(app: App) -> None:
         return await blob_download(blobs, blob_key(NAMESPACE, id, filename), filename, cache)
 
     handle = await use_stored(app, NAMESPACE, schema=NAMESPACE)
-    add_file_methods(handle, upload, download)
+    with_files(handle, upload, download)
     if owners is not None and not guarded:
         handle.options["public_methods"] = ("download",)  # public_assets: anybody may download
     handle.hooks(cleanup_hooks(blobs, asset_keys, fields=REF_FIELDS))
@@ -94,3 +92,6 @@ async def plugin(app: App) -> None:
             await backfill_refs(handle)
 
         app.on_setup(backfill)
+
+
+plugin = Plugin("assets", setup, sections=("uploads", "assets"))

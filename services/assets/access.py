@@ -69,7 +69,7 @@ async def check_download(handle: ServiceHandle, folder: str, filename: str, para
 
 async def backfill_refs(handle: ServiceHandle) -> None:
     """Give ``fileRef`` to documents written while authentication was off (once, at start)."""
-    adapter = handle.service
+    adapter = handle.store
     page = await adapter.find(Params(query={FILE_REF: None}, extra={"paginate": False}))
     for doc in page:
         refs = asset_refs(doc)

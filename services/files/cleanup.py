@@ -42,7 +42,7 @@ def cleanup_hooks(blobs: BlobStore, keys_of: KeysOf, fields: Collection[str]) ->
     async def remember_old(ctx: HookContext) -> None:
         if ctx.method == "patch" and not (isinstance(ctx.data, dict) and set(fields) & set(ctx.data)):
             return  # the patch leaves the file fields alone
-        adapter = ctx.service.service
+        adapter = ctx.service.store
         try:
             if ctx.id is not None:
                 old = [await adapter.get(ctx.id, Params())]
@@ -59,7 +59,7 @@ def cleanup_hooks(blobs: BlobStore, keys_of: KeysOf, fields: Collection[str]) ->
         old: dict[str, set[str]] | None = ctx.params.extra.pop(_OLD, None)
         if not old:
             return
-        id_field = ctx.service.service.id_field
+        id_field = ctx.service.store.id_field
         for doc in _records(ctx.result):
             stale = old.get(str(doc.get(id_field)), set()) - keys_of(doc)
             await delete_keys(blobs, stale)

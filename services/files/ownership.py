@@ -50,10 +50,9 @@ async def upload_owners(app: App) -> UploadOwners | None:
     """The app's upload registry (one per app), or None when authentication is off."""
     if not app.auth_enabled:
         return None
-    owners: UploadOwners | None = getattr(app, "upload_owners", None)
+    owners = app.extensions.find(UploadOwners)
     if owners is None:
-        owners = UploadOwners(await internal_adapter(app, TABLE))
-        app.upload_owners = owners  # type: ignore[attr-defined]
+        owners = app.extensions.add(UploadOwners, UploadOwners(await internal_adapter(app, TABLE)))
     return owners
 
 
@@ -62,7 +61,7 @@ async def current_refs(ctx: HookContext, refs_of: Callable[[Any], Iterable[str]]
     if ctx.method == "create" or ctx.id is None:
         return set()
     try:
-        doc = await ctx.service.service.get(ctx.id, Params())
+        doc = await ctx.service.store.get(ctx.id, Params())
     except NotFound:
         return set()  # the method itself answers 404
     return set(refs_of(doc))

@@ -11,35 +11,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.app import App
-from backend.server import use_stored
+from backend.plugins import Plugin, use_stored, with_files
+from backend.storage.blobs import BlobStore
 from services.files.cleanup import cleanup_hooks
 from services.files.config import upload_limits
 from services.files.ownership import upload_owners
-from services.files.service import add_file_methods, blob_store
 
 from .conversion import ConversionManager, PoolSettings
 from .files import ACCEPT, check_files_hook, keys_of, make_download, make_upload
 from .keras import keras_hooks
 
-__all__ = ["ConversionManager", "plugin"]
+__all__ = ["ConversionManager", "plugin", "setup"]
 
 
-async def plugin(app: App) -> None:
-    """Register the three model services and the conversion manager (``app.conversions``)."""
-    blobs = blob_store(app)
-    if blobs is None:
-        return
+async def setup(app: App) -> None:
+    """Register the three model services and the conversion manager (an app extension)."""
+    blobs = app.extensions.get(BlobStore)  # type: ignore[type-abstract]
     limits = upload_limits(app.settings)
     pool_settings = PoolSettings.from_settings(app.settings)
     owners = await upload_owners(app)
     for name in ACCEPT:
         handle = await use_stored(app, name, schema=name)
-        add_file_methods(handle, make_upload(blobs, name, limits, owners), make_download(blobs, name, handle))
+        with_files(handle, make_upload(blobs, name, limits, owners), make_download(blobs, name, handle))
         check = check_files_hook(blobs, name, owners)
         handle.hooks({"before": {"create": [check], "update": [check], "patch": [check]}})
         handle.hooks(cleanup_hooks(blobs, keys_of(name), fields=("files",)))
     manager = ConversionManager(app, blobs, pool_settings, Path(app.settings.data_dir) / "tmp" / "conversion")
-    app.conversions = manager  # type: ignore[attr-defined]
+    app.extensions.add(ConversionManager, manager)
     app.service("keras-models").hooks(keras_hooks(manager))
     app.on_setup(manager.resume)
     app.on_teardown(manager.close)
+
+
+plugin = Plugin("models", setup, sections=("uploads", "conversion"))

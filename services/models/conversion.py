@@ -102,7 +102,7 @@ class ConversionManager:
         # Jobs handed to the pool at once: enough to keep every worker busy, never more than its queue.
         self._slots = asyncio.Semaphore(2 * pool_settings.workers)
         self._closed = False
-        self.leases = Leases(lambda: app.service("keras-models").service, f"{instance_name()}-{new_id()}",
+        self.leases = Leases(lambda: app.service("keras-models").store, f"{instance_name()}-{new_id()}",
                              pool_settings.lease)
         self._rescan: asyncio.Task[None] | None = None
         # Runs one job; None means the worker pool. Tests put a fast stand-in here.
@@ -149,7 +149,7 @@ class ConversionManager:
 
     async def queue_unfinished(self) -> None:
         """Queue the documents with a ``pending``/``running`` target (each task claims its document)."""
-        adapter = self.app.service("keras-models").service
+        adapter = self.app.service("keras-models").store
         query = {"$or": [{f"conversions.{t}.status": {"$in": list(UNFINISHED)}} for t in TARGETS]}
         docs = await adapter.find(Params(query=query, extra={"paginate": False}))
         for doc in docs:
@@ -288,7 +288,7 @@ class ConversionManager:
             if target == "tfjs":
                 metadata["tfjsModelFormat"] = tfjs_format or TFJS_LAYERS_MODEL
             service = self.app.service(namespace)
-            record: dict[str, Any] = {service.service.id_field: model_id,
+            record: dict[str, Any] = {service.store.id_field: model_id,
                                       "files": [[p.name, f"{folder}/{p.name}"] for p in files], "format": target,
                                       "metadata": metadata, "source": str(doc[self._id_field()])}
             if isinstance(doc.get("name"), str):
@@ -308,7 +308,7 @@ class ConversionManager:
         await delete_keys(self.blobs, keys)  # the adopted document keeps its own files
 
     def _id_field(self) -> str:
-        return self.app.service("keras-models").service.id_field
+        return self.app.service("keras-models").store.id_field
 
 
 async def _read_file(path: Path) -> Any:

@@ -41,7 +41,7 @@ async def protect_conversions(ctx: HookContext) -> None:
         ctx.data.pop(name, None)
     if ctx.method == "update" and ctx.id is not None:
         # A replace keeps the server's progress record (clients often send back what they read).
-        current = await ctx.service.service.get(ctx.id, type(ctx.params)())
+        current = await ctx.service.store.get(ctx.id, type(ctx.params)())
         for name in SERVER_FIELDS:
             if name in current:
                 ctx.data[name] = current[name]
@@ -51,7 +51,7 @@ def queue_conversions(manager: ConversionManager) -> Callable[[HookContext], Any
     """After create: hand the new documents with pending conversions to the manager."""
 
     async def hook(ctx: HookContext) -> None:
-        id_field = ctx.service.service.id_field
+        id_field = ctx.service.store.id_field
         for doc in ctx.result if isinstance(ctx.result, list) else [ctx.result]:
             if isinstance(doc, dict) and doc.get("conversions"):
                 manager.queue(str(doc[id_field]))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from backend.app import App
-from backend.server import use_stored
+from backend.plugins import Plugin, use_stored
 
 
-async def plugin(app: App) -> None:
+async def setup(app: App) -> None:
     """Register the ``runs`` service with its schema (extra fields allowed)."""
     await use_stored(app, "runs", schema="runs", multi=["remove"])
+
+
+plugin = Plugin("runs", setup)

@@ -31,7 +31,7 @@ async def test_key_lifecycle(tmp_path: Path) -> None:
             assert key.startswith(f"plume_{created['_id']}_") and key.startswith(created["prefix"])
             assert created["prefix"] == f"plume_{created['_id']}_"  # none of the secret
             assert "digest" not in created
-            stored = (await srv.app.service("api-keys").service._find(Query(where=IdIn((created["_id"],)))))[0]
+            stored = (await srv.app.service("api-keys").store._find(Query(where=IdIn((created["_id"],)))))[0]
             secret = key[len("plume_") + 25:]  # plume_<24-hex id>_<secret>
             assert key not in str(stored) and stored["digest"] == hashlib.sha256(secret.encode()).hexdigest()
             # listed by its owner (without the secret), not by others; admins see all
@@ -174,7 +174,7 @@ async def test_prefixes_stored_before_hold_no_secret_after_a_restart(tmp_path: P
         finally:
             await client.close()
         # What an older Plume stored: the id, then three characters of the secret.
-        await srv.app.service("api-keys").service._patch([created["_id"]], {"prefix": created["key"][:34]})
+        await srv.app.service("api-keys").store._patch([created["_id"]], {"prefix": created["key"][:34]})
     async with running(tmp_path, config=AUTH_CONFIG) as srv:
-        stored = await srv.app.service("api-keys").service._get_key(created["_id"])
+        stored = await srv.app.service("api-keys").store._get_key(created["_id"])
         assert stored["prefix"] == f"plume_{created['_id']}_"

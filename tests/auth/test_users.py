@@ -20,7 +20,7 @@ signup = "open"
 
 
 async def stored_user(srv: Any, email: str) -> dict[str, Any]:
-    adapter = srv.app.service("users").service
+    adapter = srv.app.service("users").store
     (doc,) = await adapter._find(Query(where=Cmp(("email",), "$eq", email)))
     return doc
 
@@ -135,7 +135,7 @@ async def test_concurrent_signups_with_one_email(tmp_path: Path) -> None:
             for c in clients:
                 await c.close()
         assert sorted(str(code) for code, _ in results) == ["409"] * 7 + ["ok"]
-        found = await srv.app.service("users").service._find(Query(where=Cmp(("email",), "$eq", "race@example.org")))
+        found = await srv.app.service("users").store._find(Query(where=Cmp(("email",), "$eq", "race@example.org")))
         assert len(found) == 1
 
 

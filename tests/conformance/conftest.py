@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from backend.storage import Storage
 from tests.conformance.adapters import ADAPTER_URLS
 from tests.conformance.clients import RestClient, SocketClient
 from tests.support.inprocess import running
@@ -67,5 +68,5 @@ async def client(request: pytest.FixtureRequest, tmp_path: Path, adapter_url: st
         finally:
             await c.close()
             if adapter_url.startswith(("mongodb:", "mongodb+srv:")):
-                storage = srv.app.storage  # type: ignore[attr-defined]
+                storage: Any = srv.app.extensions.get(Storage)
                 await storage.client.drop_database(storage.db.name)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from python_client import AsyncDataStore, DataStore
+from services.models import ConversionManager
 from tests.python_client.runs import on_disk, without_server_fields
 from tests.services.conversion.conftest import node_ready, onnx_predict, tfjs_predict
 from tests.support.inprocess import Running
@@ -79,7 +80,7 @@ async def test_keras_checkpoints_are_converted_by_the_server(server: Running, tm
     result = await train_async(server.url, tmp_path, "--format", "keras")
     expected = np.asarray(result["expected"], dtype=np.float32)
     probe = [np.asarray(result["probe"], dtype=np.float32)]
-    await server.app.conversions.wait_idle()  # type: ignore[attr-defined]
+    await server.app.extensions.get(ConversionManager).wait_idle()
 
     def check() -> tuple[dict[str, Any], Path, Path, Path]:
         with DataStore(server.url) as store:

@@ -29,6 +29,7 @@ from pymongo.errors import (
 from backend.errors import BadRequest, Conflict, GeneralError, NotFound, PayloadTooLarge, Unavailable
 from backend.hooks import Params
 from backend.storage.base import AdapterOptions, Paginate
+from backend.storage.blobs import BlobStore
 from backend.storage.blobs.gridfs import GridFSBlobStore
 from backend.storage.mongodb import MongoStorage, driver_error
 from tests.services.files.support import post_form
@@ -138,7 +139,7 @@ async def test_server_on_mongodb_serves_records_and_files_through_gridfs(tmp_pat
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
     async with running(tmp_path, database=f"mongomock://localhost/app_{uuid.uuid4().hex[:8]}") as srv, \
             aiohttp.ClientSession() as http:
-        assert isinstance(srv.app.blobs, GridFSBlobStore)  # type: ignore[attr-defined]
+        assert isinstance(srv.app.extensions.get(BlobStore), GridFSBlobStore)
         async with http.post(f"{srv.url}/notes", json={"text": "hi"}) as r:
             note = await r.json()
             assert r.status == 201 and len(note["_id"]) == 24 and note["createdAt"].endswith("Z")

@@ -123,11 +123,11 @@ async def test_two_replicas_resuming_one_document_convert_it_once(tmp_path: Path
         status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload", ("model.keras", "m.keras", b"zip"))
         assert status == 200
         # A document left pending by a replica that stopped (no lease): both replicas resume it.
-        adapter = srv_a.app.service("keras-models").service
+        adapter = srv_a.app.service("keras-models").store
         doc = await adapter.create({"name": "k", "format": "keras", "files": pairs, "convert": ["tfjs", "onnx"],
                                     "conversions": {"tfjs": {"status": "pending"}, "onnx": {"status": "pending"}}},
                                    Params())
-        managers = [srv_a.app.conversions, srv_b.app.conversions]  # type: ignore[attr-defined]
+        managers = [srv.app.extensions.get(ConversionManager) for srv in (srv_a, srv_b)]
         await asyncio.gather(*(m.queue_unfinished() for m in managers))
         for manager in managers:
             await manager.wait_idle()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
+from services.models import ConversionManager
 from tests.services.files.support import post_form
 from tests.support.inprocess import running
 
@@ -34,7 +35,7 @@ async def test_a_traversing_document_id_stays_inside_the_work_folder(tmp_path: P
             outputs.append(Path(job.output_dir))
             return await converter(job)
 
-        manager = srv.app.conversions  # type: ignore[attr-defined]
+        manager = srv.app.extensions.get(ConversionManager)
         manager.converter = convert
         status, pairs = await post_form(http, f"{srv.url}/keras-models/upload", ("model.keras", "m.keras", keras_zip()))
         assert status == 200, pairs

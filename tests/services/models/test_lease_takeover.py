@@ -70,10 +70,10 @@ class Replica:
 
     @property
     def manager(self) -> ConversionManager:
-        return self.srv.app.conversions  # type: ignore[attr-defined, no-any-return]
+        return self.srv.app.extensions.get(ConversionManager)
 
     def keras(self) -> Any:
-        return self.srv.app.service("keras-models").service
+        return self.srv.app.service("keras-models").store
 
 
 @asynccontextmanager
