@@ -51,6 +51,8 @@ class AsyncRealtime(RealtimeBase):
             try:
                 await sio.connect(self.location, **self.connect_options())
             except socketio.exceptions.ConnectionError as exc:
+                if sio.eio.http is not None:  # python-engineio leaves its session open after a failed connect
+                    await sio.eio.http.close()
                 raise self.unreachable(exc) from exc
         await self._wait_ready()
 

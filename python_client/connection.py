@@ -6,9 +6,9 @@ The sync shell (:mod:`python_client.realtime`, python-socketio's ``Client``) and
 :class:`Authenticate` (emit ``("create", "authentication", payload, {})``) or :class:`Ready` (wake
 whoever waits for the connection to be live)::
 
-    CLOSED ─open→ CONNECTING ─connect + init→ AUTHENTICATING ─answer→ READY
-                                    └─(no auth on the server, or no credentials)──→ READY
-    READY ─disconnect→ RECONNECTING ─connect + init→ (as above)      any ─close→ CLOSED
+    CLOSED ─open→ CONNECTING ─connect→ WAITING_INIT ─init→ AUTHENTICATING ─answer→ READY
+                                                      └─(no auth on the server, or no credentials)─→ READY
+    READY ─disconnect→ RECONNECTING ─connect→ WAITING_INIT ─init→ (as above)      any ─close→ CLOSED
 
 The server sends ``init`` (``{auth, services}``) from its connect handler, so it can arrive before
 the client counts the namespace as connected (and may not emit yet): the machine waits for both.
@@ -33,7 +33,8 @@ log = logging.getLogger("python_client")
 
 class State(Enum):
     CLOSED = "closed"
-    CONNECTING = "connecting"  # the first connection: waiting for the socket and its init
+    CONNECTING = "connecting"  # the first connection: waiting for the socket
+    WAITING_INIT = "waiting init"  # connected: waiting for the server's init
     AUTHENTICATING = "authenticating"  # the credentials were sent; waiting for the answer
     READY = "ready"  # live: logged in (``logged_in``) or anonymous
     RECONNECTING = "reconnecting"  # dropped; python-socketio reconnects by itself
@@ -62,6 +63,7 @@ class Machine:
         self.state = State.CLOSED
         self.server_auth = False  # does the server have authentication on (from ``init``)?
         self.auth_error: FeathersError | None = None  # the last socket authentication's refusal
+        self.lives = 0  # connections that got their init: 1, plus one per reconnection
         self._connected = False
         self._got_init = False
         self._lock = threading.Lock()
@@ -80,6 +82,8 @@ class Machine:
         """The socket.io namespace is connected."""
         with self._lock:
             self._connected = True
+            if not self._got_init and self.state is not State.CLOSED:
+                self.state = State.WAITING_INIT
             return self._both()
 
     def init(self, data: Any) -> Action:
@@ -97,8 +101,7 @@ class Machine:
                 log.warning("realtime authentication failed: %s", self.auth_error)
             if self.state is State.CLOSED:
                 return None
-            self.state = State.READY
-            return Ready()
+            return self._ready()
 
     def disconnected(self, *reason: Any) -> None:
         """The socket dropped (python-socketio reconnects by itself)."""
@@ -126,6 +129,7 @@ class Machine:
     def _both(self) -> Action:
         if self.state is State.CLOSED or not (self._connected and self._got_init):
             return None
+        self.lives += 1
         return self._authenticate() or self._ready()
 
     def _authenticate(self) -> Action:
