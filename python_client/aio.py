@@ -61,8 +61,14 @@ class AsyncService(ServiceBase):
         return await self.store.http.download(self.file_path(id, filename), self.download_target(dest, filename))
 
     async def on(self, event: str, callback: Callback) -> Callback:
-        """Call ``callback(record)`` (a function or coroutine function) on each ``event``; returns it."""
-        await self.store.realtime.subscribe(self.path, self.checked_event(event), callback)
+        """Call ``callback(record)`` (a function or coroutine function) on each ``event``; returns it.
+
+        Raises as :meth:`python_client.Service.on` does (ConnectionFailed, NotAuthenticated, NoPlumeServer).
+        """
+        event = self.checked_event(event)
+        if not self.store.http.probe.confirmed:
+            await self.store.http.info()
+        await self.store.realtime.subscribe(self.path, event, callback)
         return callback
 
 
@@ -95,8 +101,8 @@ class AsyncDataStore(StoreBase[AsyncService]):
         self.logged_out()
 
     async def info(self) -> dict[str, Any]:
-        """``GET /info``: the services the backend has."""
-        return await self.http.send(exchange.get("info"))  # type: ignore[no-any-return]
+        """``GET /info``: the services the backend has (NoPlumeServer when the URL is not a Plume server's)."""
+        return await self.http.info()
 
     async def close(self) -> None:
         """Close the HTTP session and the realtime connection."""

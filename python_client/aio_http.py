@@ -12,10 +12,12 @@ import aiohttp
 
 from . import exchange
 from .auth import Credentials
-from .errors import ConnectionFailed, RequestTimeout, TransportError
-from .exchange import HttpBase, Request
+from .errors import ConnectionFailed, FeathersError, RequestTimeout, TransportError
+from .exchange import Request
+from .httpbase import HttpBase
 from .methods import RestCall
 from .multipart import CHUNK, FilePart
+from .probe import INFO
 from .retry import Answered, Failure, Lost, Outcome, RetryPolicy, Send, Sleep, steps
 
 
@@ -62,7 +64,24 @@ class AsyncHttpClient(HttpBase):
         return await self.send(exchange.for_call(call))
 
     async def send(self, request: Request, dest: Path | None = None) -> Any:
-        """One request with retries; the decoded result (or ``dest``, where the answer was saved)."""
+        """One request with retries; the decoded result (or ``dest``, where the answer was saved).
+
+        The store's first request checks first that its URL is a Plume server's (:meth:`info`).
+        """
+        if self.probe.needed(request):
+            await self.info()
+        return await self._send(request, dest)
+
+    async def info(self) -> dict[str, Any]:
+        """``GET /info``, checked: NoPlumeServer when the URL is not a Plume server's."""
+        try:
+            return self.probe.accept(await self._send(INFO))
+        except FeathersError as exc:
+            if (error := self.probe.rejected(exc)) is None:
+                raise
+            raise error from exc
+
+    async def _send(self, request: Request, dest: Path | None = None) -> Any:
         plan, outcome = steps(self.retry, request.repeatable, request.label), None
         while True:
             step = plan.send(outcome)

@@ -30,8 +30,13 @@ class AsyncRealtime(RealtimeBase):
         self._lock: asyncio.Lock | None = None
 
     async def subscribe(self, path: str, event: str, callback: Callback) -> None:
+        """Call ``callback`` on ``event`` of ``path``, once the connection is live (not at all if it fails)."""
         self.subscriptions.add(path, event, callback)
-        await self.connect()
+        try:
+            await self.connect()
+        except Exception:
+            self.subscriptions.remove(path, event, callback)
+            raise
 
     async def connect(self) -> None:
         """Open the connection and wait for its ``init`` (and socket authentication), if not open."""
@@ -55,6 +60,10 @@ class AsyncRealtime(RealtimeBase):
                     await sio.eio.http.close()
                 raise self.unreachable(exc) from exc
         await self._wait_ready()
+        refused = self.refusal()
+        if refused is not None:  # a bad API key or token: say so now, not later in a log line
+            await self.close()
+            raise refused
 
     def _event(self) -> asyncio.Event:
         if self._ready is None:

@@ -183,6 +183,14 @@ class RealtimeBase:
         return {"transports": ["websocket"], "socketio_path": "socket.io",
                 "headers": self.machine.credentials.headers(), "wait_timeout": self.timeout}
 
+    def refusal(self) -> FeathersError | None:
+        """The error ``service.on`` raises when the server refused the socket's credentials (else None)."""
+        error = self.machine.auth_error
+        if error is None:
+            return None
+        return type(error)(f"the realtime connection to {self.location} refused the credentials: {error.message}",
+                           error.data, error.errors)
+
     def unreachable(self, exc: Exception) -> ConnectionFailed:
         """The error when the connection cannot be opened."""
         self._sio = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from . import exchange
 from .http import HttpClient
 from .realtime import Realtime
 from .service import Service
@@ -53,8 +52,8 @@ class DataStore(StoreBase[Service]):
 
     # ------------------------------------------------------------------ lifecycle
     def info(self) -> dict[str, Any]:
-        """``GET /info``: the services the backend has."""
-        return self.http.send(exchange.get("info"))  # type: ignore[no-any-return]
+        """``GET /info``: the services the backend has (NoPlumeServer when the URL is not a Plume server's)."""
+        return self.http.info()
 
     def close(self) -> None:
         """Close the HTTP session and the realtime connection."""

@@ -17,7 +17,7 @@ from .auth import Credentials
 from .errors import FeathersError, error_from_response
 from .methods import RestCall
 from .multipart import FilePart
-from .retry import Answered, Refused, RetryPolicy, parse_retry_after
+from .retry import Answered, Refused, parse_retry_after
 from .utils import to_json
 
 JSON_TYPE = "application/json"
@@ -76,6 +76,10 @@ def refused(status: int, body: bytes, reason: str, retry_after: str | None) -> R
     return Refused(error_from_response(status, body, reason), status, parse_retry_after(retry_after))
 
 
+class NotJson(FeathersError):
+    """A success answer whose body is not JSON (a web page where an API was expected)."""
+
+
 def decode(request: Request, status: int, body: bytes) -> Any:
     """The result of a success answer: its JSON, or None for 204 / an empty body."""
     if status == 204 or not body:
@@ -83,7 +87,7 @@ def decode(request: Request, status: int, body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise FeathersError(f"The server answered {request.label} with a body that is not JSON") from exc
+        raise NotJson(f"The server answered {request.label} with a body that is not JSON") from exc
 
 
 def answer(request: Request, status: int, body: bytes, reason: str = "",
@@ -98,12 +102,3 @@ def part_path(dest: Path) -> Path:
     """Where a download is written before it is complete (renamed to ``dest`` once whole)."""
     return dest.with_name(dest.name + ".part")
 
-
-class HttpBase:
-    """What both HTTP shells hold: where the server is, the credentials, the timeout, the retries."""
-
-    def __init__(self, location: str, credentials: Credentials, timeout: float, retry: RetryPolicy) -> None:
-        self.location = location.rstrip("/") + "/"
-        self.credentials = credentials
-        self.timeout = timeout
-        self.retry = retry

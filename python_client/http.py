@@ -18,10 +18,12 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from . import exchange
 from .auth import Credentials
-from .errors import ConnectionFailed, RequestTimeout, TransportError
-from .exchange import HttpBase, Request
+from .errors import ConnectionFailed, FeathersError, RequestTimeout, TransportError
+from .exchange import Request
+from .httpbase import HttpBase
 from .methods import RestCall
 from .multipart import MultipartBody
+from .probe import INFO
 from .retry import Answered, Failure, Lost, Outcome, RetryPolicy, Send, Sleep, steps
 
 _NOT_SENT_CAUSES = (NewConnectionError, NameResolutionError, ConnectTimeoutError, ConnectionRefusedError)
@@ -62,7 +64,24 @@ class HttpClient(HttpBase):
         return self.send(exchange.for_call(call))
 
     def send(self, request: Request, read: Reader = _json) -> Any:
-        """One request with retries; the decoded result (``read(request, response)`` of the answer)."""
+        """One request with retries; the decoded result (``read(request, response)`` of the answer).
+
+        The store's first request checks first that its URL is a Plume server's (:meth:`info`).
+        """
+        if self.probe.needed(request):
+            self.info()
+        return self._send(request, read)
+
+    def info(self) -> dict[str, Any]:
+        """``GET /info``, checked: NoPlumeServer when the URL is not a Plume server's."""
+        try:
+            return self.probe.accept(self._send(INFO))
+        except FeathersError as exc:
+            if (error := self.probe.rejected(exc)) is None:
+                raise
+            raise error from exc
+
+    def _send(self, request: Request, read: Reader = _json) -> Any:
         plan, outcome = steps(self.retry, request.repeatable, request.label), None
         while True:
             step = plan.send(outcome)

@@ -31,8 +31,13 @@ class Realtime(RealtimeBase):
         self._lock = threading.Lock()
 
     def subscribe(self, path: str, event: str, callback: Callback) -> None:
+        """Call ``callback`` on ``event`` of ``path``, once the connection is live (not at all if it fails)."""
         self.subscriptions.add(path, event, callback)
-        self.connect()
+        try:
+            self.connect()
+        except Exception:
+            self.subscriptions.remove(path, event, callback)
+            raise
 
     def connect(self) -> None:
         """Open the connection and wait for its ``init`` (and socket authentication), if not open."""
@@ -52,6 +57,10 @@ class Realtime(RealtimeBase):
             except socketio.exceptions.ConnectionError as exc:
                 raise self.unreachable(exc) from exc
         self._wait_ready()
+        refused = self.refusal()
+        if refused is not None:  # a bad API key or token: say so now, not later in a log line
+            self.close()
+            raise refused
 
     def _wait_ready(self) -> None:
         if not self._ready.wait(self.timeout):

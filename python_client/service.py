@@ -57,10 +57,19 @@ class Service(ServiceBase):
     def on(self, event: str, callback: Callback) -> Callback:
         """Call ``callback(record)`` on each ``event`` (``created``, ``updated``, ``patched``, ``removed``).
 
-        Opens the DataStore's socket.io connection if needed (ConnectionFailed if it cannot) and
-        returns once it is live. Callbacks run in the connection's thread. Returns ``callback``.
+        Opens the DataStore's socket.io connection if needed and returns once it is live (and
+        logged in, when the server has authentication on and the DataStore has credentials).
+        Callbacks run in the connection's thread. Returns ``callback``.
+
+        Raises:
+            ConnectionFailed: the connection cannot be opened.
+            NotAuthenticated: the server refused the API key or token.
+            NoPlumeServer: the DataStore's URL is not a Plume server's.
         """
-        self.store.realtime.subscribe(self.path, self.checked_event(event), callback)
+        event = self.checked_event(event)
+        if not self.store.http.probe.confirmed:
+            self.store.http.info()
+        self.store.realtime.subscribe(self.path, event, callback)
         return callback
 
 

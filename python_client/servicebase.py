@@ -11,6 +11,7 @@ params)``, ``remove(id, params)``). Each builds a :class:`Call` here and hands i
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,27 @@ if TYPE_CHECKING:
     from .storebase import StoreBase
 
 Params = dict[str, Any] | None
+
+#: The keys of Feathers' ``params`` (only ``query`` goes over the wire; the others are the server's).
+PARAM_KEYS = frozenset({"query", "provider", "route", "headers", "connection", "user", "authentication",
+                        "paginate", "adapter"})
+
+
+def checked_params(method: str, params: Any) -> dict[str, Any] | None:
+    """``params`` if it is Feathers' ``{"query": {...}}``; an error that shows the fix otherwise.
+
+    ``find({"age": {"$gt": 30}})`` would send no query at all and answer every record: the
+    conditions must be wrapped, ``find({"query": {"age": {"$gt": 30}}})``.
+    """
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        raise TypeError(f"{method}() takes params as a dict {{'query': {{...}}}}, not {type(params).__name__}")
+    unknown = sorted(str(key) for key in params if key not in PARAM_KEYS)
+    if unknown:
+        raise ValueError(f"{method}() got params with {', '.join(map(repr, unknown))}, which are not Feathers params: "
+                         f"a query goes inside 'query', as in {method}(..., {{'query': {params!r}}})")
+    return params
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,8 @@ class ServiceBase:
         spec = METHODS[method]
         bound = _SIGNATURES[method].bind(*args, **kwargs).arguments
         data = conform_dict(bound["data"]) if "data" in spec.args else None
-        rest = rest_call(method, self.path, bound.get("id"), data, bound.get("params"), id_field=self.id_field)
+        params = checked_params(method, bound.get("params"))
+        rest = rest_call(method, self.path, bound.get("id"), data, params, id_field=self.id_field)
         # Only a method that is not idempotent by itself (create) is made repeatable by its data's id.
         record_id = data.get(self.id_field) if not spec.idempotent and isinstance(data, dict) else None
         return Call(rest, record_id)
@@ -87,10 +110,21 @@ class ServiceBase:
         return f"{self.path}/{quote(str(id), safe='')}/{quote(filename, safe='')}"
 
     @staticmethod
-    def download_target(dest: str | Path, filename: str) -> Path:
-        """The file a download writes: ``dest``, or ``dest/<filename>`` when ``dest`` is a folder."""
-        target = Path(dest)
-        return target / filename if target.is_dir() else target
+    def download_target(dest: str | os.PathLike[str], filename: str) -> Path:
+        """The file a download writes: ``dest``, or ``dest/<filename>`` when ``dest`` is a folder.
+
+        A ``dest`` that ends with a separator names a folder: FileNotFoundError when it does not
+        exist (rather than a file named after it), as when the folder of a file path does not.
+        """
+        text = os.fspath(dest)
+        target = Path(text)
+        if target.is_dir():
+            return target / filename
+        if text.endswith(("/", os.sep)):
+            raise FileNotFoundError(f"cannot download {filename} into {text}: no such folder")
+        if not target.parent.is_dir():
+            raise FileNotFoundError(f"cannot download {filename} to {text}: no such folder {target.parent}")
+        return target
 
     @staticmethod
     def checked_event(event: str) -> str:

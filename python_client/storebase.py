@@ -4,6 +4,7 @@ services, and what a login or logout changes."""
 from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from .auth import AUTH_PATH, Credentials, login_body, token_of
 from .methods import RestCall, rest_call
@@ -14,6 +15,20 @@ DEFAULT_LOCATION = "http://localhost:3030"
 DEFAULT_TIMEOUT = 10.0
 
 S = TypeVar("S", bound=ServiceBase)
+
+
+def checked_location(location: str) -> str:
+    """``location`` with one trailing ``/``; ValueError, with the fix, for a URL the client cannot use."""
+    if not isinstance(location, str):
+        raise TypeError(f"the backend URL must be a string, not {type(location).__name__}")
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https"):
+        if "://" in location:
+            raise ValueError(f"the backend URL {location!r} must start with http:// or https://")
+        raise ValueError(f"the backend URL {location!r} has no scheme: did you mean 'http://{location}'?")
+    if not parts.hostname:
+        raise ValueError(f"the backend URL {location!r} names no host: for example 'http://localhost:3030'")
+    return location.rstrip("/") + "/"
 
 
 class StoreBase(Generic[S]):
@@ -28,7 +43,7 @@ class StoreBase(Generic[S]):
 
     def __init__(self, location: str = DEFAULT_LOCATION, api_key: str | None = None, *,
                  timeout: float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
-        self.location = location.rstrip("/") + "/"
+        self.location = checked_location(location)
         self.credentials = Credentials(api_key)
         self.user: dict[str, Any] | None = None
         self.http = self.http_class(self.location, self.credentials, timeout, retry or RetryPolicy())

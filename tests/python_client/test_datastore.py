@@ -226,8 +226,10 @@ async def test_credentials_go_on_every_request(shell: Shell, server: Running, na
         monkeypatch.delenv("PLUME_API_KEY")
         async with shell.store(proxy.url) as store:
             await store.service(name).find()
-        auth = [seen.headers.get("Authorization") for seen in proxy.requests() if seen.path.startswith(f"/{name}")]
+        auth = [seen.headers.get("Authorization") for seen in proxy.requests()]
+        probes = [seen.headers.get("Authorization") for seen in proxy.probes]
     assert auth == ["Bearer key-1", "Bearer jwt-2", "Bearer key-1", "Bearer key-env", None]
+    assert probes == ["Bearer key-1", "Bearer key-env", None]  # one GET /info per store, with its credentials
 
 
 async def test_a_server_that_sends_no_init_is_warned_about(shell: Shell, caplog: pytest.LogCaptureFixture) -> None:
