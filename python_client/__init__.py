@@ -21,6 +21,7 @@ _EXPORTS = {
     "AsyncDataStore": "aio",
     "AsyncService": "aio",
     "RetryPolicy": "retry",
+    "FilePart": "multipart",
     "Remote": "remote",
     "Writer": "writer",
     "Uploader": "uploader",
@@ -33,6 +34,7 @@ __all__ = [
     "AsyncDataStore",
     "AsyncService",
     "DataStore",
+    "FilePart",
     "KerasCallback",
     "Remote",
     "RetryPolicy",
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
     from .aio import AsyncDataStore, AsyncService
     from .datastore import DataStore
+    from .multipart import FilePart
     from .remote import Remote
     from .retry import RetryPolicy
     from .service import Service

@@ -1,31 +1,24 @@
-"""Asynchronous HTTP to a Plume server (aiohttp): the same timeouts, retries and decoding as :mod:`.http`."""
+"""The async HTTP shell (aiohttp): sends what :mod:`python_client.exchange` builds, as
+:func:`python_client.retry.steps` decides (the same core as the sync :mod:`python_client.http`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from . import exchange
 from .auth import Credentials
-from .errors import (
-    ConnectionFailed,
-    FeathersError,
-    PlumeError,
-    RequestTimeout,
-    TransportError,
-    error_from_response,
-)
+from .errors import ConnectionFailed, FeathersError, RequestTimeout, TransportError
+from .exchange import Request
+from .httpbase import HttpBase
 from .methods import RestCall
 from .multipart import CHUNK, FilePart
-from .retry import Failure, RetryPolicy, may_retry_status, may_retry_transport, parse_retry_after
-from .utils import to_json
-
-log = logging.getLogger("python_client")
+from .probe import INFO
+from .retry import Answered, Failure, Lost, Outcome, RetryPolicy, Send, Sleep, steps
 
 
 def _failure_of(exc: BaseException) -> tuple[Failure, TransportError]:
@@ -38,7 +31,7 @@ def _failure_of(exc: BaseException) -> tuple[Failure, TransportError]:
     return Failure.MAYBE_SENT, ConnectionFailed(f"The request failed: {type(exc).__name__}: {exc}")
 
 
-def _form(parts: list[FilePart], stack: contextlib.ExitStack) -> aiohttp.FormData:
+def _form(parts: tuple[FilePart, ...], stack: contextlib.ExitStack) -> aiohttp.FormData:
     # quote_fields=False: the field name is the stored file's name and must arrive verbatim.
     form = aiohttp.FormData(quote_fields=False)
     for part in parts:
@@ -47,15 +40,12 @@ def _form(parts: list[FilePart], stack: contextlib.ExitStack) -> aiohttp.FormDat
     return form
 
 
-class AsyncHttpClient:
+class AsyncHttpClient(HttpBase):
     """One ``aiohttp.ClientSession`` (opened lazily in the running loop) to ``location``."""
 
     def __init__(self, location: str, credentials: Credentials, timeout: float, retry: RetryPolicy) -> None:
-        self.location = location.rstrip("/") + "/"
-        self.credentials = credentials
-        self.timeout = timeout
-        self.retry = retry
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(location, credentials, timeout, retry)
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -69,74 +59,67 @@ class AsyncHttpClient:
             await self._session.close()
             self._session = None
 
-    def url(self, path: str, query: str = "") -> str:
-        return self.location + path.lstrip("/") + (f"?{query}" if query else "")
-
     async def call(self, call: RestCall) -> Any:
         """Send one service call (retried only if ``call.repeatable``) and return its decoded result."""
-        body = None if call.body is None and call.verb in ("GET", "DELETE") else to_json(call.body)
-        return await self.request(call.verb, call.path, query=call.query, data=body, repeatable=call.repeatable,
-                                  headers={"Content-Type": "application/json"} if body is not None else None)
+        return await self.send(exchange.for_call(call))
 
-    async def upload(self, path: str, parts: list[FilePart]) -> Any:
-        """``POST <path>`` with the files as a multipart body; not repeated once sent."""
-        return await self.request("POST", path, parts=parts, repeatable=False)
+    async def send(self, request: Request, dest: Path | None = None) -> Any:
+        """One request with retries; the decoded result (or ``dest``, where the answer was saved).
+
+        The store's first request checks first that its URL is a Plume server's (:meth:`info`).
+        """
+        if self.probe.needed(request):
+            await self.info()
+        return await self._send(request, dest)
+
+    async def info(self) -> dict[str, Any]:
+        """``GET /info``, checked: NoPlumeServer when the URL is not a Plume server's."""
+        try:
+            return self.probe.accept(await self._send(INFO))
+        except FeathersError as exc:
+            if (error := self.probe.rejected(exc)) is None:
+                raise
+            raise error from exc
+
+    async def _send(self, request: Request, dest: Path | None = None) -> Any:
+        plan, outcome = steps(self.retry, request.repeatable, request.label), None
+        while True:
+            step = plan.send(outcome)
+            if isinstance(step, Send):
+                outcome = await self._attempt(request, dest)
+            elif isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+                outcome = None
+            else:
+                return step.resolve()
 
     async def download(self, path: str, dest: Path) -> Path:
-        """Stream ``GET <path>`` into ``dest`` (written whole or not at all)."""
-        return await self.request("GET", path, repeatable=True, dest=dest)  # type: ignore[no-any-return]
+        """Stream ``GET <path>`` into ``dest`` (written whole or not at all; a broken stream is retried)."""
+        try:
+            return await self.send(exchange.get(path), dest)  # type: ignore[no-any-return]
+        finally:
+            exchange.part_path(dest).unlink(missing_ok=True)
 
-    async def request(self, verb: str, path: str, *, query: str = "", data: bytes | None = None,
-                      headers: dict[str, str] | None = None, repeatable: bool,
-                      parts: list[FilePart] | None = None, dest: Path | None = None) -> Any:
-        """One HTTP exchange with retries; the decoded JSON result (or ``dest`` once written)."""
-        url = self.url(path, query)
-        attempt = 0
-        while True:
-            attempt += 1
-            send_headers = {**self.credentials.headers(), **(headers or {})}
-            with contextlib.ExitStack() as stack:
-                payload: Any = _form(parts, stack) if parts is not None else data
-                try:
-                    async with self.session.request(verb, url, data=payload, headers=send_headers) as resp:
-                        if resp.status >= 400:
-                            err = error_from_response(resp.status, await resp.read(), resp.reason or "")
-                            if attempt < self.retry.attempts and may_retry_status(resp.status, repeatable):
-                                await self._wait(attempt, parse_retry_after(resp.headers.get("Retry-After")), err)
-                                continue
-                            err.attempts = attempt
-                            raise err
-                        if dest is not None:
-                            return await _save(resp, dest)
-                        raw = await resp.read()
-                except (TimeoutError, aiohttp.ClientError) as exc:
-                    failure, error = _failure_of(exc)
-                    if attempt < self.retry.attempts and may_retry_transport(failure, repeatable):
-                        await self._wait(attempt, None, error)
-                        continue
-                    error.attempts = attempt
-                    error.maybe_sent = failure is Failure.MAYBE_SENT
-                    raise error from exc
-            if resp.status == 204 or not raw:
-                return None
+    async def _attempt(self, request: Request, dest: Path | None) -> Outcome:
+        with contextlib.ExitStack() as stack:
+            payload: Any = _form(request.parts, stack) if request.parts is not None else request.body
             try:
-                return json.loads(raw)
-            except ValueError as exc:
-                raise FeathersError(f"The server answered {verb} {path} with a body that is not JSON") from exc
-
-    async def _wait(self, attempt: int, retry_after: float | None, error: PlumeError) -> None:
-        delay = self.retry.delay(attempt, retry_after)
-        log.debug("request failed (%s); retry %d in %.2fs", error, attempt, delay)
-        await asyncio.sleep(delay)
+                async with self.session.request(request.verb, request.url(self.location), data=payload,
+                                                headers=request.headers(self.credentials)) as resp:
+                    if resp.status >= 400:
+                        return exchange.refused(resp.status, await resp.read(), resp.reason or "",
+                                                resp.headers.get("Retry-After"))
+                    if dest is not None:
+                        return Answered(await _save(resp, dest))
+                    return Answered(exchange.decode(request, resp.status, await resp.read()))
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                return Lost(*_failure_of(exc), exc)
 
 
 async def _save(resp: aiohttp.ClientResponse, dest: Path) -> Path:
-    tmp = dest.with_name(dest.name + ".part")
-    try:
-        with tmp.open("wb") as f:
-            async for chunk in resp.content.iter_chunked(CHUNK):
-                f.write(chunk)
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    tmp = exchange.part_path(dest)
+    with tmp.open("wb") as f:
+        async for chunk in resp.content.iter_chunked(CHUNK):
+            f.write(chunk)
+    tmp.replace(dest)
     return dest

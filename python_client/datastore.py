@@ -1,22 +1,19 @@
-"""``DataStore``: a connection to a Plume (or Marcelle) backend, sync flavour."""
+"""``DataStore``: a connection to a Plume (or Marcelle) backend, sync shell."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Any
 
-from .auth import AUTH_PATH, Credentials, login_body, token_of
 from .http import HttpClient
-from .methods import rest_call
 from .realtime import Realtime
-from .retry import RetryPolicy
 from .service import Service
+from .storebase import DEFAULT_LOCATION, DEFAULT_TIMEOUT, StoreBase
 
-DEFAULT_LOCATION = "http://localhost:3030"
-DEFAULT_TIMEOUT = 10.0
+__all__ = ["DEFAULT_LOCATION", "DEFAULT_TIMEOUT", "DataStore"]
 
 
-class DataStore:
+class DataStore(StoreBase[Service]):
     """Access to the services of the backend at ``location``.
 
     Args:
@@ -29,24 +26,11 @@ class DataStore:
     Use it as a context manager, or call :meth:`close`, to release its connections.
     """
 
-    def __init__(self, location: str = DEFAULT_LOCATION, api_key: str | None = None, *,
-                 timeout: float = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
-        self.location = location.rstrip("/") + "/"
-        self.credentials = Credentials(api_key)
-        self.http = HttpClient(self.location, self.credentials, timeout, retry or RetryPolicy())
-        self._realtime: Realtime | None = None
-        self.user: dict[str, Any] | None = None
-
-    def service(self, name: str, id_field: str = "_id") -> Service:
-        """The service at path ``name`` (``id_field`` is the field holding its record ids)."""
-        return Service(self, name, id_field)
-
-    @property
-    def realtime(self) -> Realtime:
-        """The socket.io connection (opened by the first ``service.on``)."""
-        if self._realtime is None:
-            self._realtime = Realtime(self.location, self.credentials, self.http.timeout)
-        return self._realtime
+    service_class = Service
+    http_class = HttpClient
+    realtime_class = Realtime
+    http: HttpClient
+    _realtime: Realtime | None
 
     # ------------------------------------------------------------------ authentication
     def login(self, email: str, password: str) -> dict[str, Any]:
@@ -55,28 +39,21 @@ class DataStore:
         Returns the server's ``{accessToken, authentication, user}``. Raises NotAuthenticated when
         the credentials are refused.
         """
-        result = self.http.call(rest_call("create", AUTH_PATH, data=login_body(email, password)))
-        self.credentials.set_token(token_of(result))
-        self.user = result.get("user")
+        result = self.logged_in(self.http.call(self.login_call(email, password)))
         if self._realtime is not None:
             self._realtime.reauthenticate()
-        return result  # type: ignore[no-any-return]
+        return result
 
     def logout(self) -> None:
         """Forget the access token (and log the realtime connection out)."""
         if self._realtime is not None:
             self._realtime.logout()
-        self.credentials.set_token(None)
-        self.user = None
-
-    @property
-    def access_token(self) -> str | None:
-        return self.credentials.access_token
+        self.logged_out()
 
     # ------------------------------------------------------------------ lifecycle
     def info(self) -> dict[str, Any]:
-        """``GET /info``: the services the backend has."""
-        return self.http.request("GET", "info", repeatable=True)  # type: ignore[no-any-return]
+        """``GET /info``: the services the backend has (NoPlumeServer when the URL is not a Plume server's)."""
+        return self.http.info()
 
     def close(self) -> None:
         """Close the HTTP session and the realtime connection."""
@@ -89,6 +66,3 @@ class DataStore:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return f"DataStore({self.location!r})"

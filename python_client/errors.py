@@ -9,6 +9,9 @@ Every exception raised by the client derives from :class:`PlumeError`:
   with an error (``code`` is the HTTP status; ``data``/``errors`` carry details).
 * :class:`TransportError`: no usable answer — :class:`ConnectionFailed` (refused, reset, DNS;
   also an ``Unavailable``) and :class:`RequestTimeout` (no answer in time; also a ``Timeout``).
+* Errors the client itself finds in an answer: :class:`NoPlumeServer` (the URL answers, but not
+  as a Plume server; a ``BadRequest``), and, from ``Remote.wait_for_conversion``,
+  :class:`ConversionFailed` (an ``Unprocessable``) and :class:`ConversionTimeout` (a ``Timeout``).
 """
 
 from __future__ import annotations
@@ -112,6 +115,42 @@ class RequestTimeout(TransportError, Timeout):  # type: ignore[misc,valid-type]
     """The backend did not answer within the client's timeout."""
 
 
+class NoPlumeServer(BadRequest):  # type: ignore[misc,valid-type]
+    """The URL answers, but not as a Plume (or Marcelle) server: its ``GET /info`` has no service list.
+
+    Raised by a store's first call (see :mod:`python_client.probe`): a URL with an extra path
+    (``http://host:3030/api``) or another web server's port. Not retried: the URL must change.
+    """
+
+    name: ClassVar[str] = "NoPlumeServer"
+
+
+class ConversionFailed(Unprocessable):  # type: ignore[misc,valid-type]
+    """A server-side conversion of a ``keras-models`` document ended in ``error``.
+
+    ``conversions`` is the document's ``conversions`` map (each format's status, and ``error``).
+    """
+
+    name: ClassVar[str] = "ConversionFailed"
+
+    def __init__(self, message: str, conversions: dict[str, Any]) -> None:
+        super().__init__(message, {"conversions": conversions})
+        self.conversions = conversions
+
+
+class ConversionTimeout(Timeout):  # type: ignore[misc,valid-type]
+    """The server's conversions of a ``keras-models`` document had not ended when the wait did.
+
+    ``conversions`` is the last ``conversions`` map seen (the conversion goes on on the server).
+    """
+
+    name: ClassVar[str] = "ConversionTimeout"
+
+    def __init__(self, message: str, conversions: dict[str, Any]) -> None:
+        super().__init__(message, {"conversions": conversions})
+        self.conversions = conversions
+
+
 def error_from_json(payload: Any, status: int | None = None) -> FeathersError:
     """Rebuild the error class named in a Feathers error JSON (by ``code``/``status`` when unnamed)."""
     if isinstance(payload, dict) and isinstance(payload.get("name"), str) and payload["name"] in ERRORS:
@@ -154,12 +193,15 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
+    "ConversionFailed",
+    "ConversionTimeout",
     "FeathersError",
     "Forbidden",
     "GeneralError",
     "Gone",
     "LengthRequired",
     "MethodNotAllowed",
+    "NoPlumeServer",
     "NotAcceptable",
     "NotAuthenticated",
     "NotFound",

@@ -8,7 +8,8 @@ The background sender (:mod:`python_client.sender`) and the sync step
 * ``UNREACHABLE``: the request never reached the backend (connection refused, unknown host,
   connect timeout); the sender keeps trying in the background, but nobody should wait for it.
 * ``LASTING``: the same request will fail the same way: the backend refused it with a 4xx (401/403
-  credentials, 400/422 data it rejects, 413 too large...), a file is gone, a conversion failed,
+  credentials, 400/422 data it rejects, 413 too large...), the URL is not a Plume server's
+  (:class:`~python_client.errors.NoPlumeServer`), a file is gone, a conversion failed,
   or the client itself has a bug. Retrying only hides the cause, so it is reported instead.
 """
 
@@ -22,6 +23,7 @@ from .errors import (
     BadRequest,
     FeathersError,
     Forbidden,
+    NoPlumeServer,
     NotAuthenticated,
     PayloadTooLarge,
     PlumeError,
@@ -74,6 +76,8 @@ def lasting(exc: BaseException) -> bool:
 
 def explain(exc: BaseException, *, api_key_hint: str = "pass api_key") -> str:
     """The cause of ``exc`` in words a user can act on (``api_key_hint``: how this caller sets a key)."""
+    if isinstance(exc, NoPlumeServer):
+        return exc.message
     if isinstance(exc, NotAuthenticated):
         return f"authentication failed ({exc}): set {API_KEY_ENV} or {api_key_hint}"
     if isinstance(exc, Forbidden):

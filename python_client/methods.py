@@ -1,7 +1,8 @@
 """The client's method table: how each Feathers method goes over REST, and which calls are safe to repeat.
 
 It mirrors ``backend.service.METHODS`` (``python_client`` may not import ``backend``);
-``tests/python_client/test_methods.py`` keeps the two equal.
+``tests/python_client/test_methods.py`` keeps the two equal. ``Service`` and ``AsyncService``
+get their six methods from it (:func:`python_client.servicebase.install_methods`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class MethodSpec:
     # Repeating the call has the effect of one call (find/get/update/patch/remove); ``create`` is
     # only repeated when its data carries an id (see python_client.retry).
     idempotent: bool
+    doc: str = ""  # the client method's docstring
 
     def repeatable(self, id: Any = None, data: Any = None, id_field: str = "_id") -> bool:
         """May this call be sent again when its answer was lost, or was a 429/5xx (:mod:`python_client.retry`)?
@@ -45,12 +47,24 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     m.name: m
     for m in (
-        MethodSpec("find", (), "GET", "no", 200, None, True),
-        MethodSpec("get", ("id",), "GET", "yes", 200, None, True),
-        MethodSpec("create", ("data",), "POST", "no", 201, "created", False),
-        MethodSpec("update", ("id", "data"), "PUT", "optional", 200, "updated", True),
-        MethodSpec("patch", ("id", "data"), "PATCH", "optional", 200, "patched", True),
-        MethodSpec("remove", ("id",), "DELETE", "optional", 200, "removed", True),
+        MethodSpec("find", (), "GET", "no", 200, None, True,
+                   """Records matching ``params["query"]``: a page ``{total, limit, skip, data}`` (or a list)."""),
+        MethodSpec("get", ("id",), "GET", "yes", 200, None, True,
+                   """The record ``id`` (NotFound if it does not exist or does not match the query)."""),
+        MethodSpec("create", ("data",), "POST", "no", 201, "created", False,
+                   """Create one record (or several from a list) and return it.
+
+        A create is repeated after a lost answer only when ``data`` carries its id: a repeat that
+        answers 409 then means the first attempt created the record, which is fetched and returned.
+        """),
+        MethodSpec("update", ("id", "data"), "PUT", "optional", 200, "updated", True,
+                   """Replace record ``id`` with ``data`` (the id is kept)."""),
+        MethodSpec("patch", ("id", "data"), "PATCH", "optional", 200, "patched", True,
+                   """Merge ``data`` into record ``id`` (``id=None``: every record matching the query, never
+        repeated)."""),
+        MethodSpec("remove", ("id",), "DELETE", "optional", 200, "removed", True,
+                   """Remove record ``id`` (``id=None``: every record matching the query, never repeated) and
+        return it."""),
     )
 }
 

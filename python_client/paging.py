@@ -24,6 +24,8 @@ class PageCursor:
 
     def __init__(self, query: dict[str, Any] | None, id_field: str, page_size: int = DEFAULT_PAGE) -> None:
         q = dict(query or {})
+        if set(q) == {"query"} and isinstance(q["query"], dict):
+            raise ValueError(f"items() takes the query itself, not params: items({q['query']!r})")
         self.id_field = id_field
         self.sort = q.pop("$sort", None)
         limit = q.pop("$limit", None)

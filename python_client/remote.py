@@ -12,9 +12,12 @@ import mimetypes
 import re
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from . import converted
 from .datastore import DataStore
 from .errors import Conflict, NotFound
 from .ids import object_id
@@ -208,6 +211,66 @@ class Remote:
         if run_id:
             doc["run"] = run_id
         return create_or_get(service, doc)
+
+    # ------------------------------------------------------------------ server-side conversions
+    def wait_for_conversion(self, doc_id: str, formats: Iterable[str] = converted.FORMATS,
+                            timeout: float = 300.0) -> dict[str, Any]:
+        """Wait until the server's conversions of ``keras-models`` document ``doc_id`` to ``formats`` end.
+
+        Listens to ``keras-models patched`` events (and reads the document once, after subscribing,
+        so that a conversion that ended before is not waited for).
+
+        Returns:
+            The document's ``conversions`` map: ``{"tfjs": {"status": "done", "modelId": ...}, ...}``.
+
+        Raises:
+            ConversionFailed: a requested conversion ended in ``error`` (its reason in the message).
+            ConversionTimeout: they had not all ended after ``timeout`` seconds (they go on on the server).
+            ValueError: an unknown format, or one the document did not ask for (``convert``).
+        """
+        formats = converted.checked_formats(formats)
+        keras = self.store.service("keras-models")
+        latest: dict[str, Any] = {}
+        done = threading.Event()
+
+        def patched(doc: dict[str, Any]) -> None:
+            if isinstance(doc, dict) and doc.get("_id") == doc_id:
+                latest["doc"] = doc
+                if converted.ended(doc, formats):
+                    done.set()
+
+        keras.on("patched", patched)
+        try:
+            doc = keras.get(doc_id)
+            converted.check_requested(doc, formats)
+            if not converted.ended(doc, formats):
+                if not done.wait(timeout):
+                    raise converted.timed_out(latest.get("doc", doc), formats, timeout)
+                doc = latest["doc"]
+        finally:
+            keras.off("patched", patched)
+        return converted.outcome(doc, formats)
+
+    def download_converted(self, doc_id: str, format: str, dest: str | Path) -> list[Path]:
+        """Download the ``format`` model the server converted from ``keras-models`` ``doc_id`` into folder ``dest``.
+
+        The folder is made if needed. Returns the files written, the model file first
+        (``model.json`` then its weights for ``tfjs``, ``model.onnx`` for ``onnx``).
+
+        Raises:
+            NotFound: no such converted model (yet): :meth:`wait_for_conversion` first.
+        """
+        (fmt,) = converted.checked_formats((format,))
+        service = self.store.service(f"{fmt}-models")
+        found = service.find({"query": {"source": doc_id, "$sort": {"createdAt": -1}, "$limit": 1}})
+        data = found["data"] if isinstance(found, dict) else found
+        if not data:
+            raise NotFound(f"no {fmt} model converted from keras-models {doc_id} (yet): "
+                           f"wait_for_conversion({doc_id!r}) first")
+        folder = Path(dest)
+        folder.mkdir(parents=True, exist_ok=True)
+        names = sorted((name for name, _ in data[0]["files"]), key=lambda name: not name.startswith("model."))
+        return [service.download(data[0]["_id"], name, folder / name) for name in names]
 
     # ------------------------------------------------------------------ assets
     def upload_asset(self, path_to_asset: str | Path, metadata: dict[str, Any] | None = None, *,

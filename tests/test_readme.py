@@ -93,3 +93,32 @@ def test_python_client_and_keras_callback_examples(tmp_path: Path) -> None:
                               timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "mlp-1: up to date"
+
+
+def run_python(code: str, srv: PlumeProcess, cwd: Path, timeout: float = 120) -> str:
+    """Run a README example against ``srv`` in ``cwd``; its standard output."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", code.replace("http://localhost:3030", srv.url)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_asyncio_client_example(tmp_path: Path) -> None:
+    """``AsyncDataStore``: events with an async callback, ``items``, and a ``FilePart`` upload and download."""
+    (example,) = [b for b in blocks("python") if "from python_client import AsyncDataStore" in b]
+    with PlumeProcess(tmp_path / "server") as srv:
+        out = run_python(example, srv, tmp_path)
+    assert out.splitlines() == ["created Dee", "['Dee']", "copy.png 72"]
+    assert (tmp_path / "copy.png").read_bytes() == (tmp_path / "photo.png").read_bytes()
+
+
+def test_server_side_conversion_example(tmp_path: Path) -> None:
+    """``Remote.wait_for_conversion`` and ``download_converted`` on a Keras model built for it."""
+    (example,) = [b for b in blocks("python") if "wait_for_conversion" in b]
+    build = ("import keras\nkeras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save('my_model.keras')\n")
+    with PlumeProcess(tmp_path / "server") as srv:
+        run_python(build, srv, tmp_path, timeout=240)
+        out = run_python(example, srv, tmp_path, timeout=300)
+    assert out.strip() == "done ['model.onnx']"
+    assert (tmp_path / "converted" / "model.onnx").stat().st_size > 0

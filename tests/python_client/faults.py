@@ -11,6 +11,10 @@ The server is never mocked: requests the script does not pick are forwarded to i
 * ``"lose"``: forward to the server, then close the connection before answering (the server did
   the work; the client never hears of it).
 
+A client's ``GET /info`` probe (each store checks once that its URL is a Plume server's, see
+``python_client/probe.py``) is forwarded without taking an action from the script, and listed in
+``probes`` rather than ``requests()``: scripts and counts speak of the calls under test.
+
     async with FaultProxy(server.url) as proxy:           # in the test's loop (async clients)
     with FaultProxy(server.url).threaded() as proxy:      # in its own thread (sync clients)
 """
@@ -60,6 +64,7 @@ class FaultProxy:
         self.port = free_port()
         self.script: deque[Any] = deque()
         self.seen: list[Seen] = []
+        self.probes: list[Seen] = []
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._lock = threading.Lock()
@@ -81,8 +86,12 @@ class FaultProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         with self._lock:
-            action = self.script.popleft() if self.script else "forward"
-            self.seen.append(Seen(request.method, request.raw_path, dict(request.headers), action))
+            if request.method == "GET" and request.path == "/info":
+                action: Any = "forward"
+                self.probes.append(Seen(request.method, request.raw_path, dict(request.headers), action))
+            else:
+                action = self.script.popleft() if self.script else "forward"
+                self.seen.append(Seen(request.method, request.raw_path, dict(request.headers), action))
         body = await request.read()
         if isinstance(action, Status):
             raw = action.body.encode() if isinstance(action.body, str) else action.body

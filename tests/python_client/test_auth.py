@@ -1,36 +1,30 @@
 """The client with authentication on (``backend/auth``): login/logout, API keys, a 401 typed, socket auth.
 
-Async tests run against the in-process auth server of ``tests/auth/support.py``; the sync client
-and the Writer run against a ``plume serve`` with auth on and a user made by ``plume users create``.
+Tests over both client shells (the ``shell`` fixture) run against the in-process auth server of
+``tests/auth/support.py``; the Writer runs against a ``plume serve`` with auth on and a user made by
+``plume users create``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from python_client import AsyncDataStore, DataStore, Remote, Uploader, Writer
+from python_client import DataStore, Remote, Uploader, Writer
 from python_client.errors import NotAuthenticated
 from tests.auth.support import AUTH_CONFIG, PASSWORD, auth_server
 from tests.support.server import REPO, PlumeProcess
 
-
-async def settle(seen: list[Any], count: int) -> None:
-    for _ in range(250):
-        if len(seen) >= count:
-            return
-        await asyncio.sleep(0.02)
+from .shells import Inbox, Shell
 
 
-async def test_login_logout_and_typed_401(tmp_path: Path) -> None:
-    async with auth_server(tmp_path) as (srv, actors), AsyncDataStore(srv.url) as store:
+async def test_login_logout_and_typed_401(shell: Shell, tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors), shell.store(srv.url) as store:
         notes = store.service("notes")
         with pytest.raises(NotAuthenticated):
             await notes.create({"text": "anonymous"})
@@ -41,46 +35,49 @@ async def test_login_logout_and_typed_401(tmp_path: Path) -> None:
         note = await notes.create({"text": "mine"})
         assert note["userId"] == actors["editorA"].id
         await store.logout()
-        assert store.access_token is None
+        assert store.access_token is None and store.user is None
         with pytest.raises(NotAuthenticated):
             await notes.create({"text": "after logout"})
 
 
-async def test_socket_authentication_decides_which_events_arrive(tmp_path: Path) -> None:
-    async with auth_server(tmp_path) as (srv, _), AsyncDataStore(srv.url) as a, \
-            AsyncDataStore(srv.url) as anonymous:
+async def test_socket_authentication_decides_which_events_arrive(shell: Shell, tmp_path: Path) -> None:
+    mine, public = Inbox(), Inbox()
+    async with auth_server(tmp_path) as (srv, _), shell.store(srv.url) as a, shell.store(srv.url) as anonymous:
         await a.login("editora@example.org", PASSWORD)
-        mine: list[str] = []
-        public: list[str] = []
-        await a.service("notes").on("created", lambda note: mine.append(note["text"]))
-        await anonymous.service("notes").on("created", lambda note: public.append(note["text"]))
+        await a.service("notes").on("created", lambda note: mine.add(note["text"]))
+        await anonymous.service("notes").on("created", lambda note: public.add(note["text"]))
         assert a.realtime.server_auth and a.realtime.auth_error is None
         await a.service("notes").create({"text": "private"})
         await a.service("notes").create({"text": "for all", "public": True})
-        await settle(mine, 2)
-        await settle(public, 1)
-        assert mine == ["private", "for all"] and public == ["for all"]  # anonymous reads public records only
+        await mine.until(lambda texts: len(texts) == 2)
+        await public.until(lambda texts: len(texts) == 1)
+        # Anonymous reads public records only: "private" was published before "for all", in order.
+        assert mine.items == ["private", "for all"] and public.items == ["for all"]
         await a.logout()  # the socket logs out too: A's private records stop reaching it
-        async with AsyncDataStore(srv.url) as again:
+        async with shell.store(srv.url) as again:
             await again.login("editora@example.org", PASSWORD)
             await again.service("notes").create({"text": "private 2"})
             await again.service("notes").create({"text": "public 2", "public": True})
-        await settle(mine, 3)
-        assert mine == ["private", "for all", "public 2"]  # events come in order: "private 2" was not sent
+        await mine.until(lambda texts: len(texts) == 3)
+        assert mine.items == ["private", "for all", "public 2"]  # events come in order: "private 2" was not sent
+        await a.login("editora@example.org", PASSWORD)  # the open socket logs in again
+        await a.service("notes").create({"text": "private 3"})
+        await mine.until(lambda texts: len(texts) == 4)
+        assert mine.items[3] == "private 3"
 
 
-async def test_api_keys_on_rest_and_socket(tmp_path: Path) -> None:
-    async with auth_server(tmp_path) as (srv, actors), AsyncDataStore(srv.url) as owner:
+async def test_api_keys_on_rest_and_socket(shell: Shell, tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors), shell.store(srv.url) as owner:
         await owner.login("editora@example.org", PASSWORD)
         key = (await owner.service("api-keys").create({"name": "training box"}))["key"]
-        async with AsyncDataStore(srv.url, api_key=key) as box:
-            seen: list[str] = []
-            await box.service("notes").on("created", lambda note: seen.append(note["text"]))
+        async with shell.store(srv.url, api_key=key) as box:
+            seen = Inbox()
+            await box.service("notes").on("created", lambda note: seen.add(note["text"]))
             note = await box.service("notes").create({"text": "from the key"})
             assert note["userId"] == actors["editorA"].id
-            await settle(seen, 1)
-            assert seen == ["from the key"]  # the socket logged in with the api-key strategy
-        async with AsyncDataStore(srv.url, api_key="plume_not-a-key") as bad:
+            # The socket logged in with the api-key strategy (anonymous sockets see public notes only).
+            assert await seen.until(lambda texts: len(texts) == 1) == ["from the key"]
+        async with shell.store(srv.url, api_key="plume_not-a-key") as bad:
             with pytest.raises(NotAuthenticated):
                 await bad.service("notes").find()
 

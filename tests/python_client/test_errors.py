@@ -40,3 +40,14 @@ def test_transport_errors_are_also_their_feathers_kin() -> None:
     for cls in (errors.ConnectionFailed, errors.RequestTimeout):
         assert issubclass(cls, errors.TransportError)
         assert cls.__name__ not in errors.ERRORS
+
+
+def test_the_clients_own_errors_are_their_feathers_kin() -> None:
+    """Errors the client finds in an answer: caught as the Feathers class whose meaning they share."""
+    assert issubclass(errors.NoPlumeServer, errors.BadRequest) and errors.NoPlumeServer.code == 400
+    assert issubclass(errors.ConversionFailed, errors.Unprocessable)
+    assert issubclass(errors.ConversionTimeout, errors.Timeout)
+    for cls in (errors.NoPlumeServer, errors.ConversionFailed, errors.ConversionTimeout):
+        assert cls.__name__ not in errors.ERRORS and not issubclass(cls, errors.TransportError)
+    failed = errors.ConversionFailed("boom", {"tfjs": {"status": "error", "error": "bad"}})
+    assert str(failed) == "ConversionFailed (422): boom" and failed.conversions["tfjs"]["error"] == "bad"

@@ -2,8 +2,8 @@
 
 ``scripts/setup --all`` installs the package into ``.venv/compat`` (``requirements-marcelle-compat.txt``);
 ``marcelle_driver.py`` runs its DataStore, Remote, Writer and Uploader against a ``plume serve``.
-Its quirks (PROTOCOL §4): unencoded query strings (``$sort[createdAt]=-1&$select[]=name``), 201
-expected on create, ``[[name, id]]`` upload replies.
+Its quirks (README.md, "Queries" and "Models, assets and server-side conversion"): unencoded query
+strings (``$sort[createdAt]=-1&$select[]=name``), 201 expected on create, ``[[name, id]]`` upload replies.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 
 import pytest
 
@@ -23,14 +23,30 @@ class Source:
         self.steps = 0
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()  # a pass started
+        self.changed = threading.Condition()
 
     def step(self) -> None:
+        self.entered.set()
         self.gate.wait()
-        self.steps += 1
-        if self.fail:
-            self.fail -= 1
-            raise self.error
-        self.sent.append(self.version)
+        with self.changed:
+            self.steps += 1
+            self.changed.notify_all()
+            if self.fail:
+                self.fail -= 1
+                raise self.error
+            self.sent.append(self.version)
+
+    def until(self, check: Callable[[], bool]) -> None:
+        """Wait until ``check()`` holds after some pass (a guard against a hang, not a time bound)."""
+        with self.changed:
+            assert self.changed.wait_for(check, timeout=60), "the condition never held"
+
+
+def until_dead(sender: BackgroundSender) -> None:
+    """Wait for the sender's thread to end (a guard against a hang, not a time bound)."""
+    sender._thread.join(60)
+    assert not sender.alive
 
 
 def test_every_change_is_sent_even_when_notices_are_dropped() -> None:
@@ -57,10 +73,7 @@ def test_a_failing_backend_makes_wait_return_at_once_and_is_caught_up_later() ->
     assert not sender.wait(None)  # no timeout at all: a failed pass ends the wait (else this hangs)
     assert sender.offline and isinstance(sender.last_error, ConnectionError)
     src.fail = 0  # the backend is back: the sender's back-off retry catches up without a new notice
-    deadline = time.monotonic() + 30
-    while src.sent != [1]:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    src.until(lambda: src.sent == [1])
     assert sender.wait(None) and not sender.offline
     sender.close()
 
@@ -68,11 +81,13 @@ def test_a_failing_backend_makes_wait_return_at_once_and_is_caught_up_later() ->
 def test_close_stops_a_sender_that_is_backing_off() -> None:
     src = Source()
     src.fail = 1000
-    sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run", backoff=10, max_backoff=10)
+    sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run", backoff=10, max_backoff=10,
+                              give_up_after=1)
     src.version = 1
     sender.notify()
-    assert not sender.wait(5)
-    sender.close(timeout=5)
+    assert not sender.wait(None)  # a refused pass ends the wait (no timeout: else this hangs)
+    assert sender.offline and sender.failures == 1  # and the sender backs off for 10 s
+    sender.close(timeout=5)  # wakes it at once: the join does not reach the back-off's end
     assert not sender.alive
 
 
@@ -101,14 +116,12 @@ def test_a_lasting_error_stops_the_sender_and_says_why(error: BaseException, cap
     src.version = 1
     with caplog.at_level(logging.WARNING, logger="python_client"):
         sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run r", backoff=0.01)
-        started = time.monotonic()
-        assert not sender.wait(30)
-        assert time.monotonic() - started < 5  # no waiting out the timeout
+        assert not sender.wait(None)  # no timeout at all: the lasting error ends the wait (else this hangs)
+        until_dead(sender)  # the sender stopped by itself, after one pass
         for _ in range(5):
             src.version += 1
             sender.notify()  # training goes on: notices are taken, never block, send nothing
-        time.sleep(0.2)
-    assert src.steps == 1 and sender.stopped_by is error and not sender.alive
+    assert src.steps == 1 and sender.stopped_by is error
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     if isinstance(error, NotAuthenticated):
         assert "authentication failed" in record.getMessage() and "PLUME_API_KEY" in record.getMessage()
@@ -125,9 +138,8 @@ def test_wait_without_timeout_ends_when_the_thread_died() -> None:
     src.fail = 1
     src.version = 1
     sender = BackgroundSender(src.step, lambda: src.version, describe=lambda: "run")
-    started = time.monotonic()
-    assert not sender.wait(None)
-    assert time.monotonic() - started < 5 and not sender.alive
+    assert not sender.wait(None)  # no timeout at all: the dead thread ends the wait (else this hangs)
+    until_dead(sender)
 
 
 def test_close_does_not_block_on_a_full_queue() -> None:
@@ -136,15 +148,10 @@ def test_close_does_not_block_on_a_full_queue() -> None:
     src.gate.clear()  # the sender is stuck in a pass, its queue full
     src.version = 1
     sender.notify()
-    time.sleep(0.1)
+    assert src.entered.wait(60)  # the thread took the notice and is in its pass
     for _ in range(3):
         sender.notify()
-    started = time.monotonic()
-    sender.close(timeout=0.5)
-    assert time.monotonic() - started < 0.9  # one bounded join, not a blocking put and then a join
+    sender.close(timeout=0.5)  # a blocking put on the full queue would never return: the pass never ends
+    assert sender.alive  # close returned while the pass still runs
     src.gate.set()
-    for _ in range(100):
-        if not sender.alive:
-            break
-        time.sleep(0.05)
-    assert not sender.alive  # the pass over, the thread saw it was closed
+    until_dead(sender)  # the pass over, the thread saw it was closed

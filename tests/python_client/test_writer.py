@@ -5,6 +5,7 @@ The Keras versions of these, with checkpoints, are in ``tests/keras_callback``.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,20 @@ def server_run(url: str, run_id: str) -> dict[str, Any]:
 def test_a_connected_run(plume: PlumeProcess, tmp_path: Path, asset: Path) -> None:
     writer = Writer("w", plume.url, base_log_dir=tmp_path / "logs")
     statuses: list[str] = []
+    succeeded = threading.Event()
+
+    def patched(run: dict[str, Any]) -> None:
+        statuses.append(run["status"])
+        if run["status"] == "success":
+            succeeded.set()
+
     with DataStore(plume.url) as listener:
-        listener.service("runs").on("patched", lambda run: statuses.append(run["status"]))
+        listener.service("runs").on("patched", patched)
         train(writer, asset)
         assert writer.wait_for_uploads(30)
         writer.close()
         disk = on_disk(writer.log_folder)  # type: ignore[arg-type]
-        for _ in range(500):  # events travel on their own connection: wait for the last one
-            if "success" in statuses:
-                break
-            time.sleep(0.02)
+        assert succeeded.wait(30)  # events travel on their own connection: wait for the last one
     assert disk["name"].startswith("w-") and disk["status"] == "success" and disk["epochs"] == 3
     assert disk["logs"] == {"loss": [0.9, 0.5, 0.25], "val_loss": [None, 0.6, None]}
     assert disk["params"] == {"lr": 0.01, "layers": [8, 1]}
