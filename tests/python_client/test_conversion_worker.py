@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 import pytest
 
 from python_client.conversion.errors import ConversionError
+from python_client.conversion.jobs import ConversionJob
 from python_client.conversion.worker import ConversionWorker, shared_worker
 from python_client.model_files import prepare
 from tests.keras_callback.support import TOLERANCE, TRAIN
@@ -42,9 +45,23 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"dir": out, "probe": np.asarray(info["probe"], dtype=np.float32), "expected": np.asarray(info["expected"])}
 
 
-def job(model: Path, save_format: str, work_dir: Path) -> dict[str, str]:
-    return {"path": str(model), "local_format": model.suffix[1:], "save_format": save_format,
-            "work_dir": str(work_dir)}
+def job(model: Path, save_format: str, work_dir: Path) -> ConversionJob:
+    return ConversionJob(str(model), save_format, str(work_dir), source_format=model.suffix[1:])  # type: ignore[arg-type]
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition()`` holds (another thread makes it true)."""
+    while not condition():
+        time.sleep(0.005)
+
+
+def wait_exit(pid: int) -> None:
+    """Return once process ``pid`` has ended (a pidfd becomes readable then)."""
+    fd = os.pidfd_open(pid)
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
 
 
 def test_the_child_converts_to_tfjs_and_onnx(tiny: dict[str, Any], tmp_path: Path) -> None:
@@ -100,10 +117,9 @@ def test_a_killed_child_is_restarted(tiny: dict[str, Any], tmp_path: Path) -> No
         first = worker.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)  # while idle: the next job starts a new child
-        while worker.pid is not None:  # the signal is delivered asynchronously
-            time.sleep(0.01)
-        files, _ = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
-        assert files[0].name == "model.json" and worker.starts == 2 and worker.pid not in (None, first)
+        wait_exit(first)  # the signal is delivered asynchronously
+        files = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2")).files
+        assert Path(files[0]).name == "model.json" and worker.starts == 2 and worker.pid not in (None, first)
     finally:
         worker.close()
 
@@ -121,16 +137,17 @@ def test_a_child_killed_during_a_job_fails_that_job_only(tiny: dict[str, Any], t
     thread = threading.Thread(target=first_job)
     try:
         thread.start()
-        while worker.pid is None:
-            time.sleep(0.01)
-        time.sleep(0.3)
-        os.kill(worker.pid, signal.SIGKILL)
+        wait_until(lambda: worker.busy)  # the job is in the child, importing TensorFlow
+        pid = worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
         thread.join(60)
         (error,) = errors
         assert isinstance(error, ConversionError) and error.kind == "worker_crashed"
         assert "SIGKILL" in error.message
-        files, metadata = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
-        assert files[0].is_file() and metadata == {"tfjsModelFormat": "layers-model"} and worker.starts == 2
+        result = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
+        assert Path(result.files[0]).is_file() and result.metadata == {"tfjsModelFormat": "layers-model"}
+        assert worker.starts == 2
     finally:
         thread.join(60)
         worker.close()
