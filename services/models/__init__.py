@@ -1,4 +1,5 @@
-"""Models (PROTOCOL §4): ``tfjs-models``, ``onnx-models`` and ``keras-models`` with server-side conversion.
+"""Models (README: "Models, assets and server-side conversion"): ``tfjs-models``, ``onnx-models`` and
+``keras-models`` with server-side conversion.
 
 Each service is a stored service (schema ``schemas/<name>.json``) plus ``POST /<name>/upload`` and
 ``GET /<name>/<docId>/<filename>``. Removing a model, or replacing its ``files``, deletes the stored

@@ -1,4 +1,5 @@
-"""Model files (PROTOCOL §4): which upload fields a model type takes, its upload reply, downloads.
+"""Model files (README: "Models, assets and server-side conversion"): which upload fields a model type
+takes, its upload reply, downloads.
 
 A model document lists its files as pairs ``[originalname, "<folderid>/<fieldname>"]``; the file is
 served at ``GET /<type>-models/<docId>/<originalname>``, so TF.js finds the weight shards that
