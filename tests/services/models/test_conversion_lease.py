@@ -22,6 +22,7 @@ from services.models.conversion import ConversionManager
 from services.models.lease import LEASE_FIELD, Leases
 from tests.services.files.support import post_form
 from tests.support.inprocess import running
+from tests.support.model_files import keras_zip
 
 
 async def expire(adapter: Any, doc_id: str) -> None:
@@ -145,7 +146,8 @@ async def test_two_replicas_resuming_one_document_convert_it_once(tmp_path: Path
     monkeypatch.setattr(ConversionManager, "_convert_one", fake_convert)
     data = tmp_path / "data"
     async with running(data) as srv_a, running(data) as srv_b, aiohttp.ClientSession() as http:
-        status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload", ("model.keras", "m.keras", b"zip"))
+        status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload",
+                                        ("model.keras", "m.keras", keras_zip()))
         assert status == 200
         # A document left pending by a replica that stopped (no lease): both replicas resume it.
         adapter = srv_a.app.service("keras-models").service
