@@ -27,7 +27,7 @@ from python_client.conversion.jobs import ConversionJob
 from python_client.conversion.worker import ConversionWorker, shared_worker
 from python_client.model_files import prepare
 from tests.keras_callback.support import TOLERANCE, TRAIN
-from tests.services.conversion.conftest import node_ready, onnx_predict, tfjs_predict
+from tests.services.conversion.conftest import node_ready, noisy_lines, onnx_predict, tfjs_predict
 from tests.support.server import REPO
 
 pytestmark = pytest.mark.timeout(300)
@@ -91,6 +91,20 @@ def test_the_child_writes_what_the_in_process_conversion_writes(tiny: dict[str, 
     for name in ("model.json", "group1-shard1of1.bin"):
         child, in_process = (tmp_path / where / "tfjs" / name for where in ("child", "in-process"))
         assert child.read_bytes() == in_process.read_bytes()
+
+
+def test_the_child_prints_no_tensorflow_noise(tiny: dict[str, Any], tmp_path: Path) -> None:
+    """A training script converting in its child: its stderr gets none of TensorFlow's start-up lines."""
+    code = ("import sys; from pathlib import Path; from python_client.model_files import prepare\n"
+            "for fmt in ('tfjs', 'onnx'):\n"
+            "    print(prepare(Path(sys.argv[1]), 'h5', fmt, Path(sys.argv[2]) / fmt).format)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PLUME_CONVERT_IN_PROCESS"}
+    proc = subprocess.run([sys.executable, "-c", code, str(tiny["dir"] / "model.h5"), str(tmp_path)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["tfjs", "onnx"]  # the child's output never reaches the script's stdout
+    assert (tmp_path / "onnx" / "model.onnx").is_file()
+    assert noisy_lines(proc.stderr) == []
 
 
 def test_a_corrupt_model_file_is_a_conversion_error(tiny: dict[str, Any], tmp_path: Path) -> None:
