@@ -66,6 +66,11 @@ class _Ended(Exception):
     The message says which, for a user."""
 
 
+def _stopped(why: str) -> ConversionError:
+    return ConversionError(f"the conversion worker stopped during the job ({why}); the next job starts a new one",
+                           "worker_crashed")
+
+
 class WorkerProcess:
     """Parent-side handle of one conversion child. Blocking; one job at a time.
 
@@ -122,10 +127,11 @@ class WorkerProcess:
             answer = self._receive(timeout)
         except TimeoutError:
             raise ConversionError(f"conversion timed out after {timeout:g} s", "timeout") from None
-        except (_Ended, OSError) as exc:  # OSError: a broken pipe, it died while idle
-            ended = exc if isinstance(exc, _Ended) else _Ended(describe_exit(self._reap()))
-            raise ConversionError(f"the conversion worker stopped during the job ({ended}); "
-                                  "the next job starts a new one", "worker_crashed") from None
+        except OSError:  # a broken pipe: it died while idle
+            self.kill()
+            raise _stopped(describe_exit(proc.returncode)) from None
+        except _Ended as ended:
+            raise _stopped(str(ended)) from None
         self.jobs_done += 1
         return answer
 

@@ -8,7 +8,7 @@ exist for the fake ones):
 * ``gate-<name>``: opens the FIFO ``<name>.fifo`` beside the input (:class:`tests.services.conversion.
   gates.Gate`), which blocks until the test opens its other end (so the test knows the job runs), then
   reads it until the test closes it, and succeeds with no files;
-* ``echo-*``: succeeds at once;
+* ``echo-*``: succeeds at once;  ``list-*``: answers a list (it breaks the protocol);
 * anything else: the real conversion (``python_client.conversion.runner.run_job``).
 
 The fake paths import nothing heavy, so pools using ``warmup=None`` start in a fraction of a second.
@@ -29,7 +29,7 @@ def _fake_success(job: dict[str, Any]) -> dict[str, Any]:
     return ConversionResult(job_id=job["job_id"], target=job["target"], worker_pid=os.getpid()).to_dict()
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(job: dict[str, Any]) -> Any:
     """Run ``job`` or the fault its input file name asks for."""
     path = Path(job["input_path"])
     kind, _, arg = path.stem.partition("-")
@@ -45,6 +45,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return _fake_success(job)
     if kind == "echo":
         return _fake_success(job)
+    if kind == "list":
+        return [1, 2]
     from python_client.conversion.runner import run_job as real_run_job
 
     return real_run_job(job)

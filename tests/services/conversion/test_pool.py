@@ -75,6 +75,16 @@ async def test_crash_fails_only_its_job(tmp_path: Path, stem: str, needle: str) 
     assert after.worker_pid != crashed.worker_pid
 
 
+async def test_a_worker_breaking_the_protocol_fails_its_job_and_is_replaced(tmp_path: Path) -> None:
+    async with light_pool(job_timeout=30) as pool:
+        broken = await pool.convert(fake(tmp_path, "list-answer"))
+        after = await pool.convert(fake(tmp_path, "echo-after"))
+    assert (broken.error_kind, broken.error) == (
+        "worker_crashed", "the conversion worker stopped during the job (it answered '[1, 2]'); the next job starts "
+                          "a new one")
+    assert after.ok and after.worker_pid != broken.worker_pid
+
+
 async def test_real_conversion_works_after_a_crash(models: dict[str, Any], tmp_path: Path) -> None:
     # Timeouts take the same path (kill, replace); test_timeout_kills_worker... covers them cheaply.
     async with ConversionPool(handler=FAULT_HANDLER, job_timeout=60) as pool:
