@@ -10,14 +10,14 @@ Keras and TensorFlow are imported only inside the functions that need them.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import numbers
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .conversion.jobs import ConversionJob
+from .conversion.quiet import quiet_h5
 
 # Imported here, not where it is used: its atexit hook (stopping the conversion child) must be
 # registered before any Writer's exit flush, which may still convert, so that it runs after it.
@@ -26,8 +26,6 @@ from .multipart import FilePart
 
 LOCAL_FORMATS = ("h5", "keras", "saved_model")
 REMOTE_FORMATS = ("tfjs", "onnx", "keras")
-TFJS_LAYERS_MODEL = "layers-model"
-TFJS_GRAPH_MODEL = "graph-model"
 _SUFFIX = {"h5": ".h5", "keras": ".keras", "saved_model": ""}
 
 
@@ -63,23 +61,6 @@ def model_path(path: str | os.PathLike[str], fmt: str) -> Path:
     return p if not suffix or p.suffix == suffix else p.with_name(p.name + suffix)
 
 
-class _DropLegacyH5Warning(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "HDF5 file via `model.save()`" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def quiet_h5() -> Iterator[None]:
-    """Keras warns that HDF5 is legacy on every ``.h5`` save: noise in a training log, once per epoch."""
-    absl = logging.getLogger("absl")
-    flt = _DropLegacyH5Warning()
-    absl.addFilter(flt)
-    try:
-        yield
-    finally:
-        absl.removeFilter(flt)
-
-
 def save_model(model: Any, path: str | os.PathLike[str], fmt: str) -> Path:
     """Save ``model`` to ``path`` in disk format ``fmt``; returns the path written."""
     fmt = local_format(fmt)
@@ -96,14 +77,6 @@ def save_model(model: Any, path: str | os.PathLike[str], fmt: str) -> Path:
         with quiet_h5():
             model.save(str(target))
     return target
-
-
-def load_keras_model(path: Path) -> Any:
-    """Load a ``.h5``/``.keras`` file with Keras (without compiling: only the weights matter here)."""
-    import keras
-
-    with quiet_h5():
-        return keras.models.load_model(str(path), compile=False)
 
 
 @dataclass
@@ -147,7 +120,8 @@ def prepare(path: Path, fmt: str, save_format: str, work_dir: Path) -> PreparedM
         return PreparedModel([FilePart.of(path, field=f"model{path.suffix}")], "keras")
     # The load and conversion need TensorFlow and take tens of ms of CPU: they run in the
     # conversion child process, away from the training loop (see conversion.worker).
-    files, metadata = convert(path, fmt, save_format, work_dir)
+    out = work_dir / "tfjs" if save_format == "tfjs" else work_dir
+    result = convert(ConversionJob(str(path), save_format, str(out), source_format=fmt))  # type: ignore[arg-type]
     if save_format == "tfjs":
-        return PreparedModel(tfjs_parts(files[0].parent), "tfjs", metadata)
-    return PreparedModel([FilePart.of(files[0])], "onnx", metadata)
+        return PreparedModel(tfjs_parts(out), "tfjs", result.metadata)
+    return PreparedModel([FilePart.of(Path(result.files[0]))], "onnx", result.metadata)

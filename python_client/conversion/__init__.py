@@ -1,12 +1,28 @@
-"""Keras → TF.js layers / graph model and Keras → ONNX, shared by the client and the server's worker.
+"""Model conversion, one package for the server's worker pool and the training side's child alike.
 
-The Python client converts locally for ``save_format="tfjs"``/``"onnx"``; the server's conversion
-worker (:mod:`services.conversion`) uses the same functions for ``keras-models``. Only
-:mod:`.errors` and :mod:`.tfjs_topology` are importable without TensorFlow: :mod:`.tfjs` and
-:mod:`.onnx` import it (and tensorflowjs / tf2onnx) when called, so load them where TensorFlow
-belongs (a training script, a conversion worker), never in the server process.
+Keras (3 or tf-keras) ``.keras``/``.h5`` → TF.js layers model or ONNX, and a SavedModel → TF.js
+graph model or ONNX. One job format (:mod:`.jobs`), one Keras loader (:mod:`.keras_load`), one
+runner (:mod:`.runner`), one worker protocol (:mod:`.process`, whose child is :mod:`.child`). The
+server's :class:`services.conversion.ConversionPool` runs bounded pools of such children; the
+Python client converts ``save_format="tfjs"``/``"onnx"`` checkpoints in one (:mod:`.worker`).
+
+What this package root exports is light (no TensorFlow), and so are :mod:`.errors`, :mod:`.jobs`,
+:mod:`.quiet`, :mod:`.process`, :mod:`.worker` and :mod:`.tfjs_topology`: the server process
+imports them. :mod:`.keras_load`, :mod:`.tfjs`, :mod:`.onnx` and :mod:`.runner` import TensorFlow
+(and tensorflowjs / tf2onnx) when called: they run in a conversion process or a training script,
+never in the server. docs/conversion.md holds the facts about the ML stack the code relies on.
 """
 
 from .errors import ConversionError, ErrorKind
+from .jobs import TARGETS, TFJS_GRAPH_MODEL, TFJS_LAYERS_MODEL, ConversionJob, ConversionResult, Target
 
-__all__ = ["ConversionError", "ErrorKind"]
+__all__ = [
+    "TARGETS",
+    "TFJS_GRAPH_MODEL",
+    "TFJS_LAYERS_MODEL",
+    "ConversionError",
+    "ConversionJob",
+    "ConversionResult",
+    "ErrorKind",
+    "Target",
+]

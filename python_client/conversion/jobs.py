@@ -1,73 +1,124 @@
-"""One local conversion job: a saved checkpoint → the TF.js or ONNX files its ``save_format`` uploads.
+"""The one job format: a conversion job and its result, plain data that crosses any process boundary.
 
-Runs in the conversion child process (:mod:`.worker`), or in the caller's thread when
-``PLUME_CONVERT_IN_PROCESS=1``. Imports Keras, TensorFlow and tensorflowjs / tf2onnx when called.
-A job and its answer are JSON-plain dicts, so that they cross the child's pipes unchanged.
+The server's worker pool and the training side's conversion child send the same
+:class:`ConversionJob` and get the same :class:`ConversionResult` back, as JSON lines (see
+:mod:`.process`); in-process conversions use them unchanged. No TensorFlow here.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self, get_args
 
-from ..model_files import TFJS_GRAPH_MODEL, TFJS_LAYERS_MODEL, load_keras_model, quiet_h5
-from .errors import ConversionError
+from .errors import ConversionError, ErrorKind
+
+Target = Literal["tfjs", "onnx"]
+TARGETS: tuple[Target, ...] = get_args(Target)
+#: What the input is: a Keras file (``.keras``/``.h5``; ``None`` reads its suffix) or a SavedModel folder.
+SourceFormat = Literal["keras", "h5", "saved_model"]
+SOURCE_FORMATS: tuple[SourceFormat, ...] = get_args(SourceFormat)
+
+#: ``metadata.tfjsModelFormat`` values Marcelle-style frontends read to pick the TF.js loader.
+TFJS_LAYERS_MODEL = "layers-model"
+TFJS_GRAPH_MODEL = "graph-model"
 
 
-def _load(path: Path) -> Any:
-    """The Keras model in ``path``; a file Keras cannot read is an unusable model, not a crash."""
-    try:
-        return load_keras_model(path)
-    except Exception as exc:
-        detail = str(exc).strip()[:300] or type(exc).__name__
-        raise ConversionError(f"could not load the model file {path}: {detail}", "invalid_model") from exc
+class _Plain:
+    """JSON-plain (de)serialisation of a dataclass whose fields are builtins."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as builtins."""
+        return asdict(self)  # type: ignore[call-overload]  # the subclasses are dataclasses
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild what :meth:`to_dict` gave."""
+        return cls(**data)
 
 
-def convert_checkpoint(path: Path, local_format: str, save_format: str,
-                       work_dir: Path) -> tuple[list[str], dict[str, Any]]:
-    """Convert checkpoint ``path`` (disk format ``local_format``) to ``save_format`` under ``work_dir``.
+@dataclass(frozen=True)
+class ConversionJob(_Plain):
+    """Convert one saved model into another format.
 
-    Returns:
-        The files written (TF.js: ``<work_dir>/tfjs/model.json`` first, then its shards; ONNX:
-        ``<work_dir>/model.onnx``) and the metadata the model document gets.
-
-    Raises:
-        ConversionError: the checkpoint cannot be loaded or converted.
+    Attributes:
+        input_path: A ``.keras`` or ``.h5`` file (Keras 3 or tf-keras), or a SavedModel folder.
+        target: ``"tfjs"`` (TF.js layers model from Keras, graph model from a SavedModel:
+            ``model.json`` + weight shards) or ``"onnx"`` (``model.onnx``).
+        output_dir: Where the produced files go; created if missing. They are written to a
+            staging folder inside it first and moved in only when the whole conversion succeeded.
+        source_format: ``"saved_model"`` for a SavedModel folder; ``None`` (or ``"keras"``/``"h5"``)
+            for a Keras file, whose suffix says which.
+        job_id: Identifies the job in logs and names its staging folder.
     """
-    if save_format == "tfjs":
-        from .tfjs import keras_to_tfjs, saved_model_to_tfjs
 
-        out = work_dir / "tfjs"
-        if local_format == "saved_model":
-            return saved_model_to_tfjs(path, out), {"tfjsModelFormat": TFJS_GRAPH_MODEL}
-        model = _load(path)
-        with quiet_h5():  # tensorflowjs saves a temporary .h5 itself
-            return keras_to_tfjs(model, out), {"tfjsModelFormat": TFJS_LAYERS_MODEL}
-    if save_format == "onnx":
-        from .onnx import keras_to_onnx, saved_model_to_onnx
+    input_path: str
+    target: Target
+    output_dir: str
+    source_format: SourceFormat | None = None
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-        work_dir.mkdir(parents=True, exist_ok=True)
-        onnx_path = work_dir / "model.onnx"
-        saved = local_format == "saved_model"
-        onnx_path.write_bytes(saved_model_to_onnx(path) if saved else keras_to_onnx(_load(path)))
-        return [str(onnx_path.absolute())], {}
-    raise ConversionError(f"no local conversion to {save_format!r}", "invalid_model")
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"unknown conversion target {self.target!r}; expected one of {TARGETS}")
+        if self.source_format is not None and self.source_format not in SOURCE_FORMATS:
+            raise ValueError(f"unknown source format {self.source_format!r}; expected one of {SOURCE_FORMATS}")
+        # Absolute strings: the process that runs the job may have another working directory.
+        object.__setattr__(self, "input_path", str(Path(self.input_path).absolute()))
+        object.__setattr__(self, "output_dir", str(Path(self.output_dir).absolute()))
+
+    @property
+    def staging_dir(self) -> str:
+        """The folder the converter writes into before the files are moved to ``output_dir``."""
+        return str(Path(self.output_dir) / f".staging-{self.job_id}")
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Answer one job (``path``, ``local_format``, ``save_format``, ``work_dir``).
+@dataclass
+class ConversionResult(_Plain):
+    """The outcome of one job.
 
-    Returns:
-        ``{"files": [...], "metadata": {...}}``, or ``{"error": message, "kind": kind}`` when the
-        conversion failed (any exception: the caller only ever sees a :class:`ConversionError`).
+    Attributes:
+        job_id: The job's id.
+        target: The job's target format.
+        files: Absolute paths of the produced files (empty on failure); for TF.js ``model.json``
+            comes first, then the weight shards in manifest order.
+        tfjs_model_format: ``"layers-model"`` or ``"graph-model"`` for TF.js output, else ``None``.
+        error: What went wrong, in words for the user, when the job failed; else ``None``.
+        error_kind: The failure's category (:data:`~.errors.ErrorKind`).
+        seconds: Wall time of the job (in the process that converted it, or as the caller saw it
+            when that process died or timed out).
+        worker_pid: The process that ran the job (diagnostics and tests).
     """
-    try:
-        files, metadata = convert_checkpoint(Path(job["path"]), job["local_format"], job["save_format"],
-                                             Path(job["work_dir"]))
-    except ConversionError as exc:
-        return {"error": exc.message, "kind": exc.kind}
-    except Exception as exc:  # a converter's bug or a broken file: the message is what the user can act on
-        detail = str(exc).strip()[:300] or type(exc).__name__
-        return {"error": f"{job.get('save_format')} conversion failed: {type(exc).__name__}: {detail}",
-                "kind": "conversion_failed"}
-    return {"files": files, "metadata": metadata}
+
+    job_id: str
+    target: Target
+    files: list[str] = field(default_factory=list)
+    tfjs_model_format: str | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    seconds: float = 0.0
+    worker_pid: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the conversion produced its files."""
+        return self.error is None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What the converted model's document adds to its ``metadata`` (``tfjsModelFormat``)."""
+        return {"tfjsModelFormat": self.tfjs_model_format} if self.tfjs_model_format else {}
+
+    def checked(self) -> ConversionResult:
+        """This result if it succeeded; else its error raised as a :class:`~.errors.ConversionError`."""
+        if self.error is not None:
+            raise ConversionError(self.error, self.error_kind or "conversion_failed")
+        return self
+
+    @classmethod
+    def failure(cls, job: ConversionJob, error: ConversionError, seconds: float = 0.0,
+                worker_pid: int | None = None) -> ConversionResult:
+        """The failed result of ``job``."""
+        return cls(job_id=job.job_id, target=job.target, error=error.message, error_kind=error.kind,
+                   seconds=seconds, worker_pid=worker_pid)

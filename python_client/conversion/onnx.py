@@ -1,9 +1,10 @@
 """Keras model → ONNX.
 
-Imports TensorFlow and tf2onnx when called (the server's conversion worker, a training script;
-never the server process). ``tf2onnx.convert.from_keras`` breaks on Keras 3 Sequential
-models (``KeyError: 'keras_tensor_N'``); tracing a ``tf.function`` that calls the model with
-``training=False`` works for every model tried (ML_STACK.md), so that is the one path used.
+Imports TensorFlow and tf2onnx when called (the server's conversion worker, the training side's
+conversion child or a training script; never the server process). ``tf2onnx.convert.from_keras``
+breaks on Keras 3 Sequential models (``KeyError: 'keras_tensor_N'``); tracing a ``tf.function``
+that calls the model with ``training=False`` works for every model tried (docs/conversion.md), so
+that is the one path used.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def _input_names(model: Any, count: int) -> list[str]:
     return names
 
 
+def _trace(serve: Any, signature: list[Any], opset: int) -> bytes:
+    """The serialized ONNX model of ``tf.function`` ``serve``, traced by tf2onnx."""
+    import tf2onnx
+
+    try:
+        proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
+    except Exception as exc:
+        raise ConversionError(f"ONNX conversion failed: {str(exc).strip()[:300] or type(exc).__name__}") from exc
+    return proto.SerializeToString()
+
+
 def keras_to_onnx(model: Any, opset: int = ONNX_OPSET) -> bytes:
     """Convert a Keras (3 or tf-keras) model to a serialized ONNX model.
 
@@ -47,7 +59,6 @@ def keras_to_onnx(model: Any, opset: int = ONNX_OPSET) -> bytes:
         ConversionError: the model has no defined inputs, or tf2onnx could not convert it.
     """
     import tensorflow as tf
-    import tf2onnx
 
     inputs = list(getattr(model, "inputs", None) or [])
     if not inputs:
@@ -70,19 +81,7 @@ def keras_to_onnx(model: Any, opset: int = ONNX_OPSET) -> bytes:
         def serve(*xs: Any) -> Any:
             return model(list(xs), training=False)
 
-    try:
-        proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
-    except Exception as exc:
-        raise ConversionError(f"ONNX conversion failed: {str(exc).strip()[:300] or type(exc).__name__}") from exc
-    return proto.SerializeToString()
-
-
-def keras_to_onnx_file(model: Any, path: str | Path, opset: int = ONNX_OPSET) -> str:
-    """Convert ``model`` and write it to ``path``; return the absolute path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(keras_to_onnx(model, opset=opset))
-    return str(path.absolute())
+    return _trace(serve, signature, opset)
 
 
 def saved_model_to_onnx(saved_model_dir: str | Path, opset: int = ONNX_OPSET) -> bytes:
@@ -94,7 +93,6 @@ def saved_model_to_onnx(saved_model_dir: str | Path, opset: int = ONNX_OPSET) ->
         ConversionError: the SavedModel has no serving signature, or tf2onnx could not convert it.
     """
     import tensorflow as tf
-    import tf2onnx
 
     try:
         loaded = tf.saved_model.load(str(saved_model_dir))
@@ -109,8 +107,4 @@ def saved_model_to_onnx(saved_model_dir: str | Path, opset: int = ONNX_OPSET) ->
     def serve(*xs: Any) -> Any:
         return serving(**dict(zip(names, xs, strict=True)))
 
-    try:
-        proto, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=opset)
-    except Exception as exc:
-        raise ConversionError(f"ONNX conversion failed: {str(exc).strip()[:300] or type(exc).__name__}") from exc
-    return proto.SerializeToString()
+    return _trace(serve, signature, opset)

@@ -3,7 +3,7 @@
 Pure JSON work (no TensorFlow), so it can be tested and reused anywhere. ``tensorflowjs`` copies
 the Keras config verbatim into ``model.json``; TF.js 4.22 only understands the Keras 2 spelling and
 refuses Keras 3 output ("An InputLayer should be passed either a batchInputShape or an inputShape").
-The rules below are the ones ML_STACK.md measured as sufficient. Every rule only fires on the
+The rules below are the ones measured as sufficient (docs/conversion.md). Every rule only fires on the
 Keras 3 spelling, so running the rewrite on a tf-keras topology (or twice) changes nothing TF.js reads.
 """
 

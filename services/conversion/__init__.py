@@ -1,13 +1,12 @@
-"""Server-side model conversion: Keras (3 or tf-keras) ``.keras``/``.h5`` → TF.js layers model or ONNX.
+"""Server-side model conversion: the worker pool on top of :mod:`python_client.conversion`.
 
-The server uses :class:`ConversionPool` only. Everything importable from this package root is light:
-TensorFlow is imported by the spawned worker processes alone (``keras_load``, ``to_tfjs``,
-``to_onnx`` and ``runner`` import it; do not import those in the server).
+The server uses :class:`ConversionPool` only; jobs and results are the shared package's. Everything
+importable from here is light: TensorFlow is imported by the pool's worker processes alone.
 """
 
-from .errors import ConversionError, ErrorKind, PoolBusyError, PoolClosedError
-from .jobs import TFJS_LAYERS_MODEL, ConversionJob, ConversionResult, Target
-from .pool import ConversionPool
+from python_client.conversion import TFJS_LAYERS_MODEL, ConversionError, ConversionJob, ConversionResult, Target
+
+from .pool import ConversionPool, PoolBusyError, PoolClosedError
 
 __all__ = [
     "TFJS_LAYERS_MODEL",
@@ -15,7 +14,6 @@ __all__ = [
     "ConversionJob",
     "ConversionPool",
     "ConversionResult",
-    "ErrorKind",
     "PoolBusyError",
     "PoolClosedError",
     "Target",

@@ -1,8 +1,11 @@
 """``ConversionPool``: the asyncio front-end the server uses to run conversions in worker processes.
 
-TensorFlow is only ever imported by the spawned workers; this module (and everything the server
-imports from the package) stays light. Waiting on a worker happens in a thread, so the event loop
-only ever awaits futures.
+The workers are :mod:`python_client.conversion` children (``WorkerProcess``: the one conversion
+protocol, shared with the Python client's training-side child); this module adds what a server
+needs: a bounded queue, several long-lived workers, recycling after N jobs, a time limit per job,
+and a replacement as soon as a worker is retired, killed or crashes. TensorFlow is only ever
+imported by the workers; this module stays light. Waiting on a worker happens in a thread, so the
+event loop only ever awaits futures.
 """
 
 from __future__ import annotations
@@ -15,11 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConversionError, PoolBusyError, PoolClosedError
-from .jobs import ConversionJob, ConversionResult
-from .worker import DEFAULT_HANDLER, DEFAULT_WARMUP, WorkerDied, WorkerProcess, WorkerTimeout
+from python_client.conversion.errors import ConversionError
+from python_client.conversion.jobs import ConversionJob, ConversionResult
+from python_client.conversion.process import DEFAULT_HANDLER, DEFAULT_WARMUP, WorkerProcess
 
-logger = logging.getLogger("plume.conversion")
+logger = logging.getLogger(__name__)
+
+
+class PoolClosedError(RuntimeError):
+    """The conversion pool was closed; no more jobs are accepted."""
+
+
+class PoolBusyError(RuntimeError):
+    """The conversion pool's bounded queue is full; the caller should retry later (HTTP 503-like)."""
 
 
 @dataclass
@@ -50,10 +61,6 @@ class ConversionPool:
     started as soon as one is retired, killed or crashes, so the next job usually finds it warm.
 
     Notes:
-        * Workers are started with ``multiprocessing``'s ``spawn`` method, which re-imports the
-          parent's ``__main__`` module in the worker: a server started from a script must keep its
-          start-up code under ``if __name__ == "__main__":`` (console scripts and ``python -m``
-          entry points already do).
         * Cancelling a :meth:`convert` call does not stop its job: the worker finishes it and the
           files still land in ``output_dir`` (the caller owns that folder and may delete it).
         * Create, use and close the pool in one event loop.
@@ -121,6 +128,16 @@ class ConversionPool:
             raise PoolBusyError(f"{self.max_queued} conversions are already waiting; try again later") from None
         return await future
 
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a worker."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    @property
+    def running(self) -> int:
+        """Jobs a worker has taken (diagnostics and tests)."""
+        return len(self._inflight)
+
     def worker_pids(self) -> list[int]:
         """PIDs of the live worker processes (diagnostics and tests)."""
         return [p.pid for slot in self._slots for p in slot.processes if p.pid is not None and p.is_alive()]
@@ -183,9 +200,9 @@ class ConversionPool:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, worker.start, self.startup_timeout)
-        except (WorkerDied, WorkerTimeout, OSError) as exc:  # OSError: could not even fork/exec
+        except ConversionError:
             slot.processes.discard(worker)  # start() already killed it if it was running
-            raise ConversionError(f"conversion worker failed to start: {exc}", "worker_crashed") from exc
+            raise
         return worker
 
     async def _worker(self, slot: _Slot) -> WorkerProcess:
@@ -227,7 +244,7 @@ class ConversionPool:
                 raise
             except Exception as exc:  # a bug here must not stop the dispatcher: later jobs would hang
                 logger.exception("conversion job %s failed inside the pool", job.job_id)
-                result = ConversionResult.failure(job, f"internal error: {type(exc).__name__}", "conversion_failed")
+                result = ConversionResult.failure(job, ConversionError(f"internal error: {type(exc).__name__}"))
             finally:
                 self._inflight.discard(future)
             if not future.done():
@@ -239,26 +256,17 @@ class ConversionPool:
         try:
             worker = await self._worker(slot)
         except ConversionError as exc:
-            return ConversionResult.failure(job, exc.message, exc.kind)
+            return ConversionResult.failure(job, exc)
         try:
             data = await loop.run_in_executor(self._executor, worker.run, job.to_dict(), self.job_timeout)
-        except WorkerTimeout:
-            logger.warning(
-                "conversion job %s timed out after %g s; killing worker %s", job.job_id, self.job_timeout, worker.pid
-            )
+        except ConversionError as exc:  # it timed out (and was killed), or died: replace it
+            logger.warning("conversion worker %s failed job %s: %s", worker.pid, job.job_id, exc.message)
             self._retire(slot, worker, kill=True)
-            result = ConversionResult.failure(
-                job, f"conversion timed out after {self.job_timeout:g} s", "timeout", worker_pid=worker.pid
-            )
-        except WorkerDied as exc:
-            logger.warning("conversion worker %s died during job %s: %s", worker.pid, job.job_id, exc)
-            self._retire(slot, worker, kill=True)
-            result = ConversionResult.failure(job, f"conversion failed: {exc}", "worker_crashed", worker_pid=worker.pid)
+            result = ConversionResult.failure(job, exc, worker_pid=worker.pid)
         else:
-            result = ConversionResult.from_dict(data)
             if worker.jobs_done >= self.max_jobs_per_worker:
                 self._retire(slot, worker, kill=False)
-            return result
+            return ConversionResult.from_dict(data)
         result.seconds = time.perf_counter() - started
         # A killed worker cannot clean up after itself: remove its half-written output.
         await loop.run_in_executor(self._executor, shutil.rmtree, job.staging_dir, True)

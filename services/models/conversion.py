@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +95,7 @@ class ConversionManager:
         self.app = app
         self.blobs = blobs
         self.pool_settings = pool_settings
-        # Processes may share a data dir: each keeps its job copies in its own folder (see .workdir).
+        # Processes may share a data dir: each keeps its job copies in its own folder (see backend.instances).
         self.work_root = work_dir
         self.work_dir = work_dir / instance_name()
         self._pool: ConversionPool | None = None
@@ -221,9 +222,16 @@ class ConversionManager:
         if await self._published(target, model_id, doc):
             return {"status": "done", "modelId": model_id}  # published by a holder that could not record it
         convert = self.converter or self.pool.convert
+        doc_id = doc[self._id_field()]
         async with self._slots:
+            log.info("conversion of keras model %s to %s started", doc_id, target)
+            started = time.perf_counter()
             result = await convert(ConversionJob(str(input_path), target, str(out_dir)))  # type: ignore[arg-type]
         if not result.ok:
+            # An upload Keras cannot read is the uploader's business; a crash or a timeout is the server's.
+            level = logging.INFO if result.error_kind == "invalid_model" else logging.WARNING
+            log.log(level, "conversion of keras model %s to %s failed after %.2f s: %s", doc_id, target,
+                    time.perf_counter() - started, result.error)
             return {"status": "error", "error": result.error or "conversion failed"}
         # Shielded: a cancel (lost lease, shutdown) must not cut in between creating the document and
         # deleting the files of one that was not created; we wait for the outcome, then stop.
@@ -234,6 +242,8 @@ class ConversionManager:
         except asyncio.CancelledError:
             await asyncio.wait([publishing])
             raise
+        log.info("conversion of keras model %s to %s done in %.2f s: %s %s", doc_id, target,
+                 time.perf_counter() - started, OUTPUT_SERVICE[target], model_id)
         return {"status": "done", "modelId": model_id}
 
     async def _published(self, target: str, model_id: str, doc: dict[str, Any]) -> bool:

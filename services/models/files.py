@@ -1,4 +1,5 @@
-"""Model files (PROTOCOL §4): which upload fields a model type takes, its upload reply, downloads.
+"""Model files (README: "Models, assets and server-side conversion"): which upload fields a model type
+takes, its upload reply, downloads.
 
 A model document lists its files as pairs ``[originalname, "<folderid>/<fieldname>"]``; the file is
 served at ``GET /<type>-models/<docId>/<originalname>``, so TF.js finds the weight shards that
@@ -7,9 +8,14 @@ served at ``GET /<type>-models/<docId>/<originalname>``, so TF.js finds the weig
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+import contextlib
+import io
+import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from backend.app import ServiceHandle
 from backend.errors import BadRequest, NotFound
@@ -19,9 +25,12 @@ from backend.uploads import Download
 from services.files.config import UploadLimits
 from services.files.names import blob_key, parse_ref
 from services.files.ownership import UploadOwners, current_refs
-from services.files.transfer import REVALIDATE, blob_download, receive
+from services.files.transfer import REVALIDATE, StoredFile, blob_download, discard_folder, receive
+
+from .checks import check_for, problem
 
 Accept = Callable[[str], bool]
+IN_MEMORY = 1024 * 1024  # bytes of an upload checked from memory; a larger one from a scratch copy
 
 
 def accept_tfjs(field: str) -> bool:
@@ -95,15 +104,53 @@ def check_files_hook(blobs: BlobStore, namespace: str,
     return hook
 
 
-def make_upload(blobs: BlobStore, namespace: str, limits: UploadLimits,
+@contextlib.asynccontextmanager
+async def _readable(blobs: BlobStore, stored: StoredFile, scratch: Path) -> AsyncIterator[BinaryIO]:
+    """The stored file, seekable: in memory when small, else a scratch copy (removed afterwards)."""
+    if stored.size <= IN_MEMORY:
+        yield io.BytesIO(b"".join([chunk async for chunk in blobs.open(stored.key)]))
+        return
+    await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+    copy = await asyncio.to_thread(tempfile.TemporaryFile, dir=scratch)
+    try:
+        async for chunk in blobs.open(stored.key):
+            await asyncio.to_thread(copy.write, chunk)
+        yield copy
+    finally:
+        await asyncio.to_thread(copy.close)
+
+
+async def check_upload(blobs: BlobStore, files: list[StoredFile], scratch: Path) -> None:
+    """400 naming the first stored file that is not the model its field name says (see :mod:`.checks`).
+
+    The checks run in a thread: a file may be as large as the upload limit.
+    """
+    for stored in files:
+        if check_for(stored.fieldname) is None:
+            continue
+        async with _readable(blobs, stored, scratch) as handle:
+            why = await asyncio.to_thread(problem, stored.fieldname, handle, stored.size)
+        if why is not None:
+            raise BadRequest(f"File {stored.originalname!r} (field {stored.fieldname!r}) {why}",
+                             errors={stored.fieldname: why})
+
+
+def make_upload(blobs: BlobStore, namespace: str, limits: UploadLimits, scratch: Path,
                 owners: UploadOwners | None = None) -> Callable[..., Any]:
-    """``upload(parts, params)`` → ``[[originalname, "<folderid>/<fieldname>"], ...]`` (400 if none)."""
+    """``upload(parts, params)`` → ``[[originalname, "<folderid>/<fieldname>"], ...]``; 400 if no
+    file is accepted, or one is not the model its field name says (then nothing is kept).
+    ``scratch`` holds copies of large files while they are checked."""
     accept, what = ACCEPT[namespace]
 
     async def upload(parts: Any, params: Params) -> list[list[str]]:
         stored = await receive(parts, blobs, namespace, accept, limits)
         if not stored:
             raise BadRequest(f"No model file in the upload: the field name must be {what}")
+        try:
+            await check_upload(blobs, stored, scratch)
+        except BaseException:
+            await discard_folder(blobs, namespace, stored[0].folder)
+            raise
         if owners is not None:
             await owners.record(namespace, stored[0].folder, params)
         return [[f.originalname, f.ref] for f in stored]

@@ -79,9 +79,9 @@ def train(args: argparse.Namespace) -> int:
 def load(path: str, inputs_json: str) -> int:
     import numpy as np
 
-    from python_client.model_files import load_keras_model
+    from python_client.conversion.keras_load import load_keras_model
 
-    model = load_keras_model(Path(path))
+    model = load_keras_model(path).model
     probe = np.asarray(json.loads(Path(inputs_json).read_text()), dtype=np.float32)
     print(json.dumps(model.predict(probe, verbose=0).tolist()))
     return 0

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,11 @@ import numpy as np
 import pytest
 
 from python_client.conversion.errors import ConversionError
+from python_client.conversion.jobs import ConversionJob
 from python_client.conversion.worker import ConversionWorker, shared_worker
 from python_client.model_files import prepare
 from tests.keras_callback.support import TOLERANCE, TRAIN
-from tests.services.conversion.conftest import node_ready, onnx_predict, tfjs_predict
+from tests.services.conversion.conftest import node_ready, noisy_lines, onnx_predict, tfjs_predict
 from tests.support.server import REPO
 
 pytestmark = pytest.mark.timeout(300)
@@ -42,9 +45,23 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"dir": out, "probe": np.asarray(info["probe"], dtype=np.float32), "expected": np.asarray(info["expected"])}
 
 
-def job(model: Path, save_format: str, work_dir: Path) -> dict[str, str]:
-    return {"path": str(model), "local_format": model.suffix[1:], "save_format": save_format,
-            "work_dir": str(work_dir)}
+def job(model: Path, save_format: str, work_dir: Path) -> ConversionJob:
+    return ConversionJob(str(model), save_format, str(work_dir), source_format=model.suffix[1:])  # type: ignore[arg-type]
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition()`` holds (another thread makes it true)."""
+    while not condition():
+        time.sleep(0.005)
+
+
+def wait_exit(pid: int) -> None:
+    """Return once process ``pid`` has ended (a pidfd becomes readable then)."""
+    fd = os.pidfd_open(pid)
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
 
 
 def test_the_child_converts_to_tfjs_and_onnx(tiny: dict[str, Any], tmp_path: Path) -> None:
@@ -76,6 +93,20 @@ def test_the_child_writes_what_the_in_process_conversion_writes(tiny: dict[str, 
         assert child.read_bytes() == in_process.read_bytes()
 
 
+def test_the_child_prints_no_tensorflow_noise(tiny: dict[str, Any], tmp_path: Path) -> None:
+    """A training script converting in its child: its stderr gets none of TensorFlow's start-up lines."""
+    code = ("import sys; from pathlib import Path; from python_client.model_files import prepare\n"
+            "for fmt in ('tfjs', 'onnx'):\n"
+            "    print(prepare(Path(sys.argv[1]), 'h5', fmt, Path(sys.argv[2]) / fmt).format)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PLUME_CONVERT_IN_PROCESS"}
+    proc = subprocess.run([sys.executable, "-c", code, str(tiny["dir"] / "model.h5"), str(tmp_path)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["tfjs", "onnx"]  # the child's output never reaches the script's stdout
+    assert (tmp_path / "onnx" / "model.onnx").is_file()
+    assert noisy_lines(proc.stderr) == []
+
+
 def test_a_corrupt_model_file_is_a_conversion_error(tiny: dict[str, Any], tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.h5"
     corrupt.write_bytes(b"not an HDF5 file")
@@ -100,10 +131,9 @@ def test_a_killed_child_is_restarted(tiny: dict[str, Any], tmp_path: Path) -> No
         first = worker.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)  # while idle: the next job starts a new child
-        while worker.pid is not None:  # the signal is delivered asynchronously
-            time.sleep(0.01)
-        files, _ = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
-        assert files[0].name == "model.json" and worker.starts == 2 and worker.pid not in (None, first)
+        wait_exit(first)  # the signal is delivered asynchronously
+        files = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2")).files
+        assert Path(files[0]).name == "model.json" and worker.starts == 2 and worker.pid not in (None, first)
     finally:
         worker.close()
 
@@ -121,16 +151,17 @@ def test_a_child_killed_during_a_job_fails_that_job_only(tiny: dict[str, Any], t
     thread = threading.Thread(target=first_job)
     try:
         thread.start()
-        while worker.pid is None:
-            time.sleep(0.01)
-        time.sleep(0.3)
-        os.kill(worker.pid, signal.SIGKILL)
+        wait_until(lambda: worker.busy)  # the job is in the child, importing TensorFlow
+        pid = worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
         thread.join(60)
         (error,) = errors
         assert isinstance(error, ConversionError) and error.kind == "worker_crashed"
         assert "SIGKILL" in error.message
-        files, metadata = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
-        assert files[0].is_file() and metadata == {"tfjsModelFormat": "layers-model"} and worker.starts == 2
+        result = worker.convert(job(tiny["dir"] / "model.h5", "tfjs", tmp_path / "w2"))
+        assert Path(result.files[0]).is_file() and result.metadata == {"tfjsModelFormat": "layers-model"}
+        assert worker.starts == 2
     finally:
         thread.join(60)
         worker.close()

@@ -9,6 +9,7 @@ import pytest
 
 from python_client import DataStore, Remote
 from python_client.errors import BadRequest, NotFound
+from tests.support.model_files import tiny_onnx
 from tests.support.server import PlumeProcess
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(300)
@@ -62,7 +63,7 @@ def test_uploads_and_remove_run(plume: PlumeProcess, tmp_path: Path) -> None:
                                         run_id=run["_id"])
         assert tfjs["format"] == "tfjs" and tfjs["name"] == "rm@1" and tfjs["run"] == run["_id"]
         assert [f[0] for f in tfjs["files"]] == ["model.json", "group1-shard1of1.bin"]
-        (tmp_path / "net.onnx").write_bytes(b"onnx bytes")
+        (tmp_path / "net.onnx").write_bytes(tiny_onnx())
         onnx = remote.upload_onnx_model(tmp_path / "net", {"epoch": 2})  # ".onnx" added, as Marcelle did
         photo = tmp_path / "curve.png"
         photo.write_bytes(PNG)

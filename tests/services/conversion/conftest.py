@@ -21,6 +21,14 @@ JS_DIR = REPO / "tests" / "js"
 TFJS_PREDICT = JS_DIR / "tfjs_predict.js"
 FAULT_HANDLER = "tests.services.conversion.fault_handler:run_job"
 TOLERANCE = 1e-5
+#: What TensorFlow, its GPU probing and tensorflowjs print when nobody keeps them quiet.
+TENSORFLOW_NOISE = ("oneDNN", "absl::InitializeLog", "cpu_feature_guard", "cuda", "TensorRT",
+                    "failed to lookup keras version", "tensorflow/core", "rebuild TensorFlow")
+
+
+def noisy_lines(text: str) -> list[str]:
+    """The lines of ``text`` that are TensorFlow noise."""
+    return [line for line in text.splitlines() if any(noise in line for noise in TENSORFLOW_NOISE)]
 
 
 @pytest.fixture(scope="session")

@@ -52,25 +52,27 @@ def k3_conv(keras: Any) -> Any:
     return keras.Model(inputs, keras.layers.Dense(2)(x))
 
 
-def k3_sequential_bn(keras: Any) -> Any:
-    model = keras.Sequential(
+def sequential_bn(lib: Any) -> Any:
+    """Sequential with BatchNorm and Dropout, started with an Input (Keras 3 or tf-keras: ``lib``)."""
+    model = lib.Sequential(
         [
-            keras.Input((6,)),
-            keras.layers.Dense(8, activation="tanh"),
-            keras.layers.BatchNormalization(),
-            keras.layers.Dropout(0.5),
-            keras.layers.Dense(2),
+            lib.Input((6,)),
+            lib.layers.Dense(8, activation="tanh"),
+            lib.layers.BatchNormalization(),
+            lib.layers.Dropout(0.5),
+            lib.layers.Dense(2),
         ]
     )
     _randomize_batchnorm(model)
     return model
 
 
-def k3_two_inputs(keras: Any) -> Any:
-    a = keras.Input((3,), name="a")
-    b = keras.Input((5,), name="b")
-    merged = keras.layers.Concatenate()([a, b])
-    return keras.Model([a, b], keras.layers.Dense(4, activation="sigmoid")(merged))
+def two_inputs(lib: Any) -> Any:
+    """Two named inputs concatenated (Keras 3 or tf-keras: ``lib``)."""
+    a = lib.Input((3,), name="a")
+    b = lib.Input((5,), name="b")
+    merged = lib.layers.Concatenate()([a, b])
+    return lib.Model([a, b], lib.layers.Dense(4, activation="sigmoid")(merged))
 
 
 def k3_residual(keras: Any) -> Any:
@@ -111,41 +113,18 @@ def tfk_conv(tf_keras: Any) -> Any:
     )
 
 
-def tfk_sequential_bn(tf_keras: Any) -> Any:
-    model = tf_keras.Sequential(
-        [
-            tf_keras.layers.Dense(8, activation="tanh", input_shape=(6,)),
-            tf_keras.layers.BatchNormalization(),
-            tf_keras.layers.Dropout(0.5),
-            tf_keras.layers.Dense(2),
-        ]
-    )
-    _randomize_batchnorm(model)
-    return model
+def _name(prefix: str, build: Callable[[Any], Any]) -> str:
+    return prefix + build.__name__.removeprefix(prefix)
 
 
-def tfk_two_inputs(tf_keras: Any) -> Any:
-    a = tf_keras.Input((3,), name="a")
-    b = tf_keras.Input((5,), name="b")
-    merged = tf_keras.layers.Concatenate()([a, b])
-    return tf_keras.Model([a, b], tf_keras.layers.Dense(4, activation="sigmoid")(merged))
-
-
-# name -> (library, builder, file suffix)
+KERAS3_BUILDERS = [k3_dense, k3_conv, sequential_bn, two_inputs, k3_residual, k3_embedding_lstm, k3_nested]
+TF_KERAS_BUILDERS = [tfk_dense, tfk_conv, sequential_bn, two_inputs]
+# name -> (library, builder, file suffix): k3_<builder> as .keras, tfk_<builder> as .h5, and two more.
 MODELS: dict[str, tuple[str, Callable[[Any], Any], str]] = {
-    "k3_dense": ("keras", k3_dense, ".keras"),
+    **{_name("k3_", build): ("keras", build, ".keras") for build in KERAS3_BUILDERS},
     "k3_dense_h5": ("keras", k3_dense, ".h5"),
-    "k3_conv": ("keras", k3_conv, ".keras"),
-    "k3_sequential_bn": ("keras", k3_sequential_bn, ".keras"),
-    "k3_two_inputs": ("keras", k3_two_inputs, ".keras"),
-    "k3_residual": ("keras", k3_residual, ".keras"),
-    "k3_embedding_lstm": ("keras", k3_embedding_lstm, ".keras"),
-    "k3_nested": ("keras", k3_nested, ".keras"),
-    "tfk_dense": ("tf_keras", tfk_dense, ".h5"),
-    "tfk_conv": ("tf_keras", tfk_conv, ".h5"),
+    **{_name("tfk_", build): ("tf_keras", build, ".h5") for build in TF_KERAS_BUILDERS},
     "tfk_conv_keras": ("tf_keras", tfk_conv, ".keras"),
-    "tfk_sequential_bn": ("tf_keras", tfk_sequential_bn, ".h5"),
-    "tfk_two_inputs": ("tf_keras", tfk_two_inputs, ".h5"),
 }
 
 

@@ -2,8 +2,9 @@
 TensorFlow and CPU work out of the server process.
 
 Most tests use fake jobs from ``fault_handler`` in pools with ``warmup=None``: their workers start
-in a fraction of a second because they never import TensorFlow. The tests that must show a real
-conversion still works after a fault use a warm pool.
+in a fraction of a second because they never import TensorFlow. A job that must be running while
+the test acts waits at a :class:`~.gates.Gate`. The tests that must show a real conversion still
+works after a fault use a warm pool.
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ import pytest
 from services.conversion import ConversionJob, ConversionPool, PoolBusyError, PoolClosedError
 
 from .conftest import FAULT_HANDLER, REPO
+from .gates import Gate
 
 
 def fake(tmp_path: Path, stem: str, target: str = "onnx") -> ConversionJob:
     """A job whose input name tells ``fault_handler`` what to do (the file need not exist)."""
     return ConversionJob(tmp_path / f"{stem}.keras", target, tmp_path / "out")  # type: ignore[arg-type]
+
+
+def gated(gate: Gate, tmp_path: Path) -> ConversionJob:
+    """A job that waits at ``gate``."""
+    return ConversionJob(gate.input, "onnx", tmp_path / "out")
 
 
 def light_pool(**options: Any) -> ConversionPool:
@@ -58,7 +65,7 @@ async def test_timeout_kills_worker_fails_job_and_pool_recovers(tmp_path: Path) 
 @pytest.mark.parametrize(("stem", "needle"), [("crash-exit", "exit code 3"), ("segv-now", "SIGSEGV")])
 async def test_crash_fails_only_its_job(tmp_path: Path, stem: str, needle: str) -> None:
     async with light_pool(job_timeout=30) as pool:
-        jobs = [fake(tmp_path, "sleep-0.2"), fake(tmp_path, stem), fake(tmp_path, "echo-after")]
+        jobs = [fake(tmp_path, "echo-before"), fake(tmp_path, stem), fake(tmp_path, "echo-after")]
         before, crashed, after = await asyncio.gather(*(pool.convert(job) for job in jobs))
     assert before.ok
     assert not crashed.ok
@@ -66,6 +73,16 @@ async def test_crash_fails_only_its_job(tmp_path: Path, stem: str, needle: str) 
     assert needle in (crashed.error or "")
     assert after.ok
     assert after.worker_pid != crashed.worker_pid
+
+
+async def test_a_worker_breaking_the_protocol_fails_its_job_and_is_replaced(tmp_path: Path) -> None:
+    async with light_pool(job_timeout=30) as pool:
+        broken = await pool.convert(fake(tmp_path, "list-answer"))
+        after = await pool.convert(fake(tmp_path, "echo-after"))
+    assert (broken.error_kind, broken.error) == (
+        "worker_crashed", "the conversion worker stopped during the job (it answered '[1, 2]'); the next job starts "
+                          "a new one")
+    assert after.ok and after.worker_pid != broken.worker_pid
 
 
 async def test_real_conversion_works_after_a_crash(models: dict[str, Any], tmp_path: Path) -> None:
@@ -81,82 +98,103 @@ async def test_real_conversion_works_after_a_crash(models: dict[str, Any], tmp_p
 
 
 async def test_bounded_queue_rejects_overflow(tmp_path: Path) -> None:
+    gate = Gate(tmp_path, "running")
     async with light_pool(max_queued=1) as pool:
         await pool.start()
-        running = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.5")))
-        await asyncio.sleep(0.1)  # let the dispatcher take it off the queue
+        running = asyncio.create_task(pool.convert(gated(gate, tmp_path)))
+        await gate.entered()  # the worker runs it: the queue is empty again
         queued = asyncio.create_task(pool.convert(fake(tmp_path, "echo-queued")))
-        await asyncio.sleep(0)
+        while pool.queued == 0:
+            await asyncio.sleep(0)  # the task puts its job in the queue at its first step
         with pytest.raises(PoolBusyError):
             await pool.convert(fake(tmp_path, "echo-overflow"))
+        gate.release()
         assert (await running).ok
         assert (await queued).ok
 
 
 async def test_two_workers_run_jobs_in_parallel(tmp_path: Path) -> None:
+    gates = [Gate(tmp_path, "one"), Gate(tmp_path, "two")]
     async with light_pool(workers=2) as pool:
         await pool.start()
         assert len(pool.worker_pids()) == 2
-        results = await asyncio.gather(*(pool.convert(fake(tmp_path, "sleep-1.0")) for _ in range(2)))
+        jobs = [asyncio.create_task(pool.convert(gated(gate, tmp_path))) for gate in gates]
+        for gate in gates:  # both jobs are inside their workers at once: neither can end before
+            await gate.entered()
+        for gate in gates:
+            gate.release()
+        results = await asyncio.gather(*jobs)
     assert all(r.ok for r in results)
-    assert len({r.worker_pid for r in results}) == 2  # one job per worker, so both ran at once
+    assert len({r.worker_pid for r in results}) == 2
 
 
 async def test_event_loop_keeps_ticking_during_a_job(tmp_path: Path) -> None:
+    gate = Gate(tmp_path, "tick")
     async with light_pool() as pool:
         await pool.start()
+        job = asyncio.create_task(pool.convert(gated(gate, tmp_path)))
+        await gate.entered()
         ticks = 0
-        job = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.5")))
-        while not job.done():
-            await asyncio.sleep(0.001)
+        while ticks < 100:  # the job cannot end while the gate is closed: these ticks ran during it
+            await asyncio.sleep(0)
             ticks += 1
+        assert not job.done()
+        gate.release()
         assert (await job).ok
-    # A loop blocked by the job would tick once, after it; no timing is asserted (bench/ measures lag).
-    assert ticks > 1
+    # A loop blocked by the job could not tick here; no timing is asserted (bench/ measures lag).
 
 
 async def test_cancelled_callers_leave_the_worker_serving_the_next_job(tmp_path: Path) -> None:
     """A caller that gives up (a document whose lease was lost): its running job finishes in the same
     worker, its queued job never runs, and the next caller is served as usual."""
+    gate = Gate(tmp_path, "cancelled")
     async with light_pool(job_timeout=30) as pool:
         first = await pool.convert(fake(tmp_path, "echo-first"))
-        running = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.5")))
+        running = asyncio.create_task(pool.convert(gated(gate, tmp_path)))
         queued = asyncio.create_task(pool.convert(fake(tmp_path, "hang-never-runs")))
-        await asyncio.sleep(0.2)
+        await gate.entered()
         running.cancel()
         queued.cancel()
         await asyncio.gather(running, queued, return_exceptions=True)
+        gate.release()
         after = await asyncio.wait_for(pool.convert(fake(tmp_path, "echo-after")), 10)
     assert running.cancelled() and queued.cancelled()
     assert after.ok and after.worker_pid == first.worker_pid  # no crash, no restart, no hang
 
 
 async def test_close_fails_queued_jobs_and_rejects_new_ones(tmp_path: Path) -> None:
+    gate = Gate(tmp_path, "closing")
     pool = light_pool()
-    running = asyncio.create_task(pool.convert(fake(tmp_path, "sleep-0.3")))
-    await asyncio.sleep(0.05)
+    running = asyncio.create_task(pool.convert(gated(gate, tmp_path)))
+    await gate.entered()
     queued = asyncio.create_task(pool.convert(fake(tmp_path, "echo-never")))
-    await asyncio.sleep(0.05)
-    await pool.close(grace=5)
+    while pool.queued == 0:
+        await asyncio.sleep(0)
+    closing = asyncio.create_task(pool.close(grace=30))
     with pytest.raises(PoolClosedError):
         await queued
     with pytest.raises(PoolClosedError):
         await pool.convert(fake(tmp_path, "echo-late"))
-    await asyncio.gather(running, return_exceptions=True)
+    gate.release()  # the running job finishes within its grace and its caller gets its result
+    await closing
+    assert (await running).ok
     assert pool.worker_pids() == []
     await pool.close()  # idempotent
 
 
 async def test_close_kills_a_hung_worker(tmp_path: Path) -> None:
+    gate = Gate(tmp_path, "never-released")
     pool = light_pool(job_timeout=60)
     await pool.start()
     (pid,) = pool.worker_pids()
-    job = asyncio.create_task(pool.convert(fake(tmp_path, "hang-close")))
-    await asyncio.sleep(0.2)
+    job = asyncio.create_task(pool.convert(gated(gate, tmp_path)))
+    await gate.entered()
     await pool.close(grace=0.5)
-    await asyncio.gather(job, return_exceptions=True)
+    with pytest.raises(PoolClosedError):
+        await job
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+    gate.release()
 
 
 def test_no_tensorflow_in_server_process(models: dict[str, Any], tmp_path: Path) -> None:

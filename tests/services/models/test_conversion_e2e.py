@@ -18,6 +18,7 @@ import pytest_asyncio
 
 from tests.services.conversion.conftest import TOLERANCE, load_case, node_ready, onnx_predict, tfjs_predict
 from tests.support.inprocess import Running, running
+from tests.support.model_files import keras_zip
 
 from .convert_client import KerasWatcher, fetch_model, submit
 
@@ -78,17 +79,19 @@ async def test_conversion_through_the_server(
     assert "tensorflow" not in sys.modules and "keras" not in sys.modules
 
 
-async def test_corrupt_model_errors_and_the_next_job_works(
+async def test_a_model_keras_cannot_load_errors_and_the_next_job_works(
     srv: Running, watcher: KerasWatcher, models: dict[str, Any], tmp_path: Path
 ) -> None:
-    corrupt = tmp_path / "broken.keras"
-    corrupt.write_bytes(b"PK\x03\x04 this is not a keras archive" * 10)
+    # A well-formed .keras archive (it passes the upload check) whose layer class nobody registered.
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(keras_zip({"module": "my_project.layers", "class_name": "MyMagicLayer", "config": {},
+                                  "registered_name": "my_project>MyMagicLayer"}))
     async with aiohttp.ClientSession() as http:
-        bad = await submit(http, srv.url, corrupt)
+        bad = await submit(http, srv.url, broken)
         doc = await watcher.finished(bad["_id"])
         for target in ("tfjs", "onnx"):
             assert doc["conversions"][target]["status"] == "error"
-            assert doc["conversions"][target]["error"]
+            assert doc["conversions"][target]["error"].startswith("could not load model.keras (saved by Keras 3.15.1)")
         good = await submit(http, srv.url, Path(models["k3_dense"]["file"]), convert=["onnx"])
         assert good["conversions"] == {"onnx": {"status": "pending"}}
         doc = await watcher.finished(good["_id"])

@@ -22,6 +22,14 @@ from services.models.conversion import ConversionManager
 from services.models.lease import LEASE_FIELD, Leases
 from tests.services.files.support import post_form
 from tests.support.inprocess import running
+from tests.support.model_files import keras_zip
+
+
+async def expire(adapter: Any, doc_id: str) -> None:
+    """Move the lease's end into the past, as time passing (or another replica's clock running ahead)
+    would: the test need not wait for it."""
+    lease = (await adapter.get(doc_id, Params()))[LEASE_FIELD]
+    await adapter.patch(doc_id, {LEASE_FIELD: {**lease, "until": iso(time.time() - 1)}}, Params())
 
 
 async def test_leases_over_one_sqlite_file(tmp_path: Path) -> None:
@@ -29,10 +37,13 @@ async def test_leases_over_one_sqlite_file(tmp_path: Path) -> None:
     a, b = one.adapter("keras-models", AdapterOptions()), two.adapter("keras-models", AdapterOptions())
     await a.setup(None, "keras-models")
     doc = await a.create({"name": "k"}, Params())
-    first, second = Leases(lambda: a, "first", 0.3), Leases(lambda: b, "second", 0.3)
+    first, second = Leases(lambda: a, "first", 30), Leases(lambda: b, "second", 30)
+    before = time.time()
     assert await first.claim(doc["_id"]) and not await second.claim(doc["_id"])
+    lease = (await b.get(doc["_id"], Params()))[LEASE_FIELD]
+    assert lease["owner"] == "first" and iso(before + 30) <= lease["until"] <= iso(time.time() + 30)
     assert await first.claim(doc["_id"]) and await first.renew(doc["_id"])  # our own lease: still ours
-    await asyncio.sleep(0.4)  # expired: the other process may take it over
+    await expire(a, doc["_id"])  # expired: the other process may take it over
     assert await second.claim(doc["_id"]) and not await first.renew(doc["_id"])
     await first.release(doc["_id"])  # not first's any more: a no-op
     assert (await b.get(doc["_id"], Params()))[LEASE_FIELD]["owner"] == "second"
@@ -55,13 +66,18 @@ class Reachable:
         return await self.adapter.patch(*args)
 
 
-async def hold_until_cancelled(leases: Leases, doc_id: str) -> float:
-    """Hold the lease of ``doc_id`` until held() cancels the block; how long that took."""
-    started = time.monotonic()
+async def hold_until_cancelled(leases: Leases, doc_id: str, entered: asyncio.Event) -> float:
+    """Hold the lease of ``doc_id`` until held() cancels the block (nothing else ends it); the time
+    (``time.time()``) at which the block was cancelled."""
     async with leases.held(doc_id) as mine:
         assert mine
-        await asyncio.sleep(10)
-    return time.monotonic() - started
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled_at = time.time()
+            raise
+    return cancelled_at
 
 
 async def test_a_lost_lease_cancels_the_block_and_not_the_task(tmp_path: Path) -> None:
@@ -73,27 +89,33 @@ async def test_a_lost_lease_cancels_the_block_and_not_the_task(tmp_path: Path) -
     first, second = Leases(lambda: reach, "first", 0.3), Leases(lambda: b, "second", 0.3)
 
     # Renewals keep failing: the block stops once the lease has run out, and the task goes on.
-    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
-    await asyncio.sleep(0.05)
+    entered = asyncio.Event()
+    started = time.time()
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"], entered))
+    await entered.wait()
     reach.down = True
-    ran = await holding
-    assert 0.25 <= ran < 1.5 and holding.cancelling() == 0
-    assert await second.claim(doc["_id"])  # expired: the other replica takes the job over
+    cancelled_at = await holding
+    assert holding.cancelling() == 0
+    assert cancelled_at >= started + 0.3  # not before the lease ran out: a failed renewal alone stops nothing
+    while not await second.claim(doc["_id"]):  # expired (by the database's record): taken over
+        await asyncio.sleep(0.01)
     reach.down = False
 
     # Another replica took it (as one whose clock runs ahead would): stopped at the next renewal.
     await second.release(doc["_id"])
-    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
-    await asyncio.sleep(0.05)
+    entered = asyncio.Event()
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"], entered))
+    await entered.wait()
     await b.patch(doc["_id"], {LEASE_FIELD: {"owner": "second", "until": iso(time.time() + 9)}}, Params())
-    ran = await holding
-    assert ran < 1.5 and holding.cancelling() == 0
+    await holding
+    assert holding.cancelling() == 0
     assert (await a.get(doc["_id"], Params()))[LEASE_FIELD]["owner"] == "second"  # not released by first
 
     # Any other cancellation (a shutdown) still ends the task, and the lease is released.
     await second.release(doc["_id"])
-    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"]))
-    await asyncio.sleep(0.15)
+    entered = asyncio.Event()
+    holding = asyncio.create_task(hold_until_cancelled(first, doc["_id"], entered))
+    await entered.wait()
     holding.cancel()
     with pytest.raises(asyncio.CancelledError):
         await holding
@@ -111,24 +133,30 @@ def test_iso_sorts_like_time() -> None:
 async def test_two_replicas_resuming_one_document_convert_it_once(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str]] = []
+    managers: list[ConversionManager] = []
+    both_queued = asyncio.Event()
 
     async def fake_convert(self: ConversionManager, doc: dict[str, Any], target: str, *_: Any) -> dict[str, Any]:
         calls.append((self.leases.owner, target))
-        await asyncio.sleep(0.2)  # long enough for the other replica to try
+        (other,) = (m for m in managers if m is not self)
+        await both_queued.wait()
+        await other.wait_idle()  # the other replica tried to claim the document (and gave up) meanwhile
         return {"status": "done", "modelId": f"fake-{target}"}
 
     monkeypatch.setattr(ConversionManager, "_convert_one", fake_convert)
     data = tmp_path / "data"
     async with running(data) as srv_a, running(data) as srv_b, aiohttp.ClientSession() as http:
-        status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload", ("model.keras", "m.keras", b"zip"))
+        status, pairs = await post_form(http, f"{srv_a.url}/keras-models/upload",
+                                        ("model.keras", "m.keras", keras_zip()))
         assert status == 200
         # A document left pending by a replica that stopped (no lease): both replicas resume it.
         adapter = srv_a.app.service("keras-models").store
         doc = await adapter.create({"name": "k", "format": "keras", "files": pairs, "convert": ["tfjs", "onnx"],
                                     "conversions": {"tfjs": {"status": "pending"}, "onnx": {"status": "pending"}}},
                                    Params())
-        managers = [srv.app.extensions.get(ConversionManager) for srv in (srv_a, srv_b)]
+        managers += [srv.app.extensions.get(ConversionManager) for srv in (srv_a, srv_b)]
         await asyncio.gather(*(m.queue_unfinished() for m in managers))
+        both_queued.set()
         for manager in managers:
             await manager.wait_idle()
         assert sorted(t for _, t in calls) == ["onnx", "tfjs"] and len({owner for owner, _ in calls}) == 1

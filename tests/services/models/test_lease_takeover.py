@@ -27,6 +27,7 @@ from services.models.conversion import OUTPUT_SERVICE, RESERVED, TARGETS, Conver
 from services.models.lease import LEASE_FIELD
 from tests.services.files.support import post_form, stored_files
 from tests.support.inprocess import Running, running
+from tests.support.model_files import keras_zip
 
 SHORT = "[conversion]\nlease = 0.6\n"  # the heartbeat renews every 0.2 s
 LONG = "[conversion]\nlease = 60\n"  # no renewal and no rescan while a test runs
@@ -93,7 +94,8 @@ async def replicas(data: Path, config_a: str, config_b: str) -> AsyncIterator[tu
 
 async def create_keras(http: aiohttp.ClientSession, replica: Replica) -> dict[str, Any]:
     """Upload a (fake) Keras file and create its document through ``replica``, which queues it."""
-    status, pairs = await post_form(http, f"{replica.srv.url}/keras-models/upload", ("model.keras", "m.keras", b"zip"))
+    status, pairs = await post_form(http, f"{replica.srv.url}/keras-models/upload",
+                                    ("model.keras", "m.keras", keras_zip()))
     assert status == 200
     async with http.post(f"{replica.srv.url}/keras-models", json={"name": "k", "files": pairs}) as r:
         assert r.status == 201

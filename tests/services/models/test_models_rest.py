@@ -10,9 +10,12 @@ import pytest
 
 from tests.services.files.support import post_form, post_raw, raw_multipart, stored_files
 from tests.support.inprocess import Running, running
+from tests.support.model_files import keras_zip, tiny_onnx
 
 MODEL_JSON = json.dumps({"modelTopology": {}, "weightsManifest": [{"paths": ["model.weights.bin"]}]}).encode()
 WEIGHTS = bytes(range(256)) * 40
+ONNX = tiny_onnx()
+KERAS = keras_zip()
 
 
 async def _create(http: aiohttp.ClientSession, url: str, doc: dict) -> dict:
@@ -63,12 +66,12 @@ async def test_tfjs_round_trip(server: Running, tmp_path: Path) -> None:
 
 async def test_onnx_round_trip_and_update(server: Running, tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http:
-        status, pairs = await post_form(http, f"{server.url}/onnx-models/upload", ("model.onnx", "net.onnx", WEIGHTS))
+        status, pairs = await post_form(http, f"{server.url}/onnx-models/upload", ("model.onnx", "net.onnx", ONNX))
         assert status == 200 and pairs == [["net.onnx", f"{pairs[0][1].split('/')[0]}/model.onnx"]]
         doc = await _create(http, f"{server.url}/onnx-models", {"name": "n", "files": pairs, "format": "onnx"})
         async with http.get(f"{server.url}/onnx-models/{doc['_id']}/net.onnx") as r:
-            assert r.status == 200 and await r.read() == WEIGHTS
-        _, other = await post_form(http, f"{server.url}/onnx-models/upload", ("m.onnx", "m.onnx", b"xyz"))
+            assert r.status == 200 and await r.read() == ONNX
+        _, other = await post_form(http, f"{server.url}/onnx-models/upload", ("m.onnx", "m.onnx", tiny_onnx("z")))
         async with http.put(f"{server.url}/onnx-models/{doc['_id']}", json={"files": other, "format": "onnx"}) as r:
             assert r.status == 200
         assert stored_files(tmp_path) == [f"files/onnx-models/{other[0][1]}"]  # the replaced file is gone
@@ -111,7 +114,7 @@ async def test_oversize_and_truncated_model_uploads(tmp_path: Path) -> None:
 async def test_documents_must_name_uploaded_files(server: Running) -> None:
     async with aiohttp.ClientSession() as http:
         _, asset = await post_form(http, f"{server.url}/assets/upload", ("a.png", "a.png", b"png"))
-        _, onnx = await post_form(http, f"{server.url}/onnx-models/upload", ("m.onnx", "m.onnx", b"onnx"))
+        _, onnx = await post_form(http, f"{server.url}/onnx-models/upload", ("m.onnx", "m.onnx", ONNX))
         bad_files = [
             [["model.json", "0123456789abcdef01234567/model.json"]],  # never uploaded
             [["a.png", asset["a.png"]]],  # another service's file
@@ -129,12 +132,12 @@ async def test_documents_must_name_uploaded_files(server: Running) -> None:
 
 async def test_keras_document_without_conversion(server: Running, tmp_path: Path) -> None:
     async with aiohttp.ClientSession() as http:
-        code, pairs = await post_form(http, f"{server.url}/keras-models/upload", ("model.keras", "my.keras", b"zip"))
+        code, pairs = await post_form(http, f"{server.url}/keras-models/upload", ("model.keras", "my.keras", KERAS))
         assert code == 200 and pairs[0][0] == "my.keras" and pairs[0][1].endswith("/model.keras")
         doc = await _create(http, f"{server.url}/keras-models", {"name": "k", "files": pairs, "convert": []})
         assert doc["format"] == "keras" and doc["conversions"] == {}
         async with http.get(f"{server.url}/keras-models/{doc['_id']}/my.keras") as r:
-            assert r.status == 200 and await r.read() == b"zip"
+            assert r.status == 200 and await r.read() == KERAS
         # Clients cannot write the server's progress record.
         async with http.patch(f"{server.url}/keras-models/{doc['_id']}",
                               json={"conversions": {"tfjs": {"status": "done"}}, "note": 1}) as r:

@@ -1,8 +1,9 @@
-"""Load an uploaded ``.keras`` / ``.h5`` model, whichever Keras saved it.
+"""Load a saved ``.keras`` / ``.h5`` model, whichever Keras saved it: the one Keras loader.
 
-Runs in the conversion worker only (it imports TensorFlow). What works, per ML_STACK.md:
+Imports Keras (and TensorFlow) when a model is loaded, so it runs where conversions run (the
+conversion worker or child, a training script); reading the saver's version needs no TensorFlow.
 Keras 3 loads its own ``.keras``/``.h5`` and tf-keras ``.h5``; it cannot load a tf-keras ``.keras``,
-which only tf-keras itself can read. We tell the savers apart by ``keras_version`` in
+which only tf-keras reads (docs/conversion.md). The saver is told by ``keras_version`` in
 ``metadata.json`` (inside the ``.keras`` zip) or in the ``.h5`` root attributes.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConversionError
+from .quiet import quiet_h5
 
 Flavor = Literal["keras3", "tf_keras"]
 SUFFIXES = (".keras", ".h5")
@@ -53,6 +55,10 @@ def _short(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _unreadable(path: Path) -> str:
+    return f"could not load the model file {path.name}"
+
+
 def read_keras_version(path: str | Path) -> str:
     """Return the ``keras_version`` recorded in a ``.keras`` or ``.h5`` file.
 
@@ -69,15 +75,15 @@ def read_keras_version(path: str | Path) -> str:
                 metadata = json.loads(archive.read("metadata.json"))
         except zipfile.BadZipFile as exc:
             raise ConversionError(
-                f"{path.name} is not a valid .keras file (not a zip archive)", "invalid_model"
+                f"{_unreadable(path)}: not a valid .keras file (not a zip archive)", "invalid_model"
             ) from exc
         except KeyError as exc:
             raise ConversionError(
-                f"{path.name} is not a valid .keras file (no metadata.json)", "invalid_model"
+                f"{_unreadable(path)}: not a valid .keras file (no metadata.json)", "invalid_model"
             ) from exc
         except (ValueError, OSError) as exc:
             raise ConversionError(
-                f"{path.name} has an unreadable metadata.json: {_short(exc)}", "invalid_model"
+                f"{_unreadable(path)}: its metadata.json is unreadable: {_short(exc)}", "invalid_model"
             ) from exc
         return str(metadata.get("keras_version", "")) if isinstance(metadata, dict) else ""
     if suffix == ".h5":
@@ -87,11 +93,12 @@ def read_keras_version(path: str | Path) -> str:
             with h5py.File(path, "r") as h5:
                 if "model_config" not in h5.attrs:
                     raise ConversionError(
-                        f"{path.name} holds no model architecture (a weights-only .h5 file?)", "invalid_model"
+                        f"{_unreadable(path)}: it holds no model architecture (a weights-only .h5 file?)",
+                        "invalid_model",
                     )
                 raw = h5.attrs.get("keras_version", b"")
         except OSError as exc:
-            raise ConversionError(f"{path.name} is not a valid HDF5 (.h5) file", "invalid_model") from exc
+            raise ConversionError(f"{_unreadable(path)}: not a valid HDF5 (.h5) file", "invalid_model") from exc
         return raw.decode() if isinstance(raw, bytes) else str(raw)
     raise ConversionError(
         f"unsupported model file type {suffix or '(none)'!r}; upload a .keras or .h5 Keras model", "invalid_model"
@@ -101,7 +108,8 @@ def read_keras_version(path: str | Path) -> str:
 def _load_keras3(path: Path) -> Any:
     import keras
 
-    return keras.saving.load_model(path, compile=False)
+    with quiet_h5():
+        return keras.saving.load_model(path, compile=False)
 
 
 def _load_tf_keras(path: Path) -> Any:

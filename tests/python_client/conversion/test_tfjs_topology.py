@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from services.conversion.tfjs_topology import rewrite_model_json
+from python_client.conversion.tfjs_topology import rewrite_model_json
 
 POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
 INIT = {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from services.conversion.errors import ConversionError
-from services.conversion.keras_load import read_keras_version
+from python_client.conversion.errors import ConversionError
+from python_client.conversion.keras_load import read_keras_version
 
 
 def make_keras_zip(path: Path, metadata: object | None) -> Path:
@@ -72,6 +72,6 @@ def test_weights_only_h5_is_refused(tmp_path: Path) -> None:
 def test_reading_metadata_does_not_import_tensorflow() -> None:
     if "tensorflow" in sys.modules:
         pytest.skip("tensorflow was imported by another test module")
-    import services.conversion.keras_load  # noqa: F401
+    import python_client.conversion.keras_load  # noqa: F401
 
     assert "tensorflow" not in sys.modules
