@@ -22,6 +22,7 @@ import pytest
 from python_client import Remote
 from python_client.errors import ConversionFailed, ConversionTimeout, NotFound
 from python_client.multipart import FilePart
+from services.models import ConversionManager
 from tests.support.inprocess import running
 from tests.support.server import REPO, PlumeProcess
 
@@ -109,7 +110,7 @@ async def test_the_wait_ends_at_its_timeout(tmp_path: Path, keras_files: tuple[P
         await gate.wait()
 
     async with running(tmp_path) as srv:
-        srv.app.conversions.converter = held  # type: ignore[attr-defined]
+        srv.app.extensions.get(ConversionManager).converter = held
         remote = Remote(srv.url, save_format="keras")
         try:
             doc = await asyncio.to_thread(keras_doc, remote, keras_files[0], ["tfjs"])

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from backend.hooks import Params
+from services.files.ownership import UploadOwners
 from tests.auth.support import auth_server
 from tests.services.files.support import form, post_form, stored_files
 from tests.services.files.test_ownership import headers
@@ -121,7 +122,7 @@ async def test_large_files_are_checked_from_a_scratch_copy(tmp_path: Path) -> No
 
 async def test_a_refused_upload_records_no_owner(tmp_path: Path) -> None:
     async with auth_server(tmp_path) as (srv, actors), aiohttp.ClientSession() as http:
-        owners = srv.app.upload_owners  # type: ignore[attr-defined]
+        owners = srv.app.extensions.get(UploadOwners)
         a = actors["editorA"]
         async with http.post(f"{srv.url}/keras-models/upload", headers=headers(a),
                              data=form(("model.keras", "m.keras", b"not a zip"))) as r:
