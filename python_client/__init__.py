@@ -16,6 +16,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
+    "connect": "default",
+    "default_store": "default",
+    "disconnect": "default",
     "DataStore": "datastore",
     "Service": "service",
     "AsyncDataStore": "aio",
@@ -42,6 +45,9 @@ __all__ = [
     "Uploader",
     "Writer",
     "conform_dict",
+    "connect",
+    "default_store",
+    "disconnect",
     "get_model_info",
 ]
 
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
 
     from .aio import AsyncDataStore, AsyncService
     from .datastore import DataStore
+    from .default import connect, default_store, disconnect
     from .multipart import FilePart
     from .remote import Remote
     from .retry import RetryPolicy
