@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
-from .service import ALL_METHODS, MethodSpec
+from .service import ALL_METHODS, CUSTOM_NAME, MethodSpec, custom_method
 from .storage.base import StorageAdapter
 from .storage.names import fold
 
@@ -81,9 +81,20 @@ class ServiceHandle:
 
     def replace_service(self, service: Any) -> None:
         """Serve ``service`` at this path from now on (hooks and listeners stay): e.g. a wrapper that
-        adds methods to a stored service (:func:`backend.plugins.with_files`)."""
+        adds methods to a stored service (:func:`backend.plugins.with_files`).
+
+        Besides the standard methods it has, clients may call the custom methods the ``methods``
+        option names (:func:`backend.service.custom_method`); ValueError for a name that is not a
+        plain lowercase-first identifier, a standard method's, or a method the service lacks.
+        """
         self.service = service
         self.methods = frozenset(m for m in ALL_METHODS if callable(getattr(service, m, None)))
+        custom = frozenset(self.options.get("methods", ()))
+        for name in custom:
+            if not CUSTOM_NAME.fullmatch(name) or name in ALL_METHODS or not callable(getattr(service, name, None)):
+                raise ValueError(f"{self.path}: {name!r} cannot be a custom method of this service")
+        #: The service's own custom methods that clients may call (Feathers' ``methods`` option).
+        self.custom = custom
         #: The storage adapter behind the service (None when it is not a stored service).
         self.adapter: StorageAdapter | None = (
             service if isinstance(service, StorageAdapter) else getattr(service, "adapter", None))
@@ -118,7 +129,8 @@ class ServiceHandle:
         app_version, own_version = self.app.registry.version, self.registry.version
         if plan is None or plan.app_version != app_version or plan.own_version != own_version:
             chain = HookChain.compile(self.app.registry, self.registry, method, (self.app.emit_events,))
-            plan = _MethodPlan(ALL_METHODS[method], chain, app_version, own_version)
+            spec = ALL_METHODS[method] if method in ALL_METHODS else custom_method(method)
+            plan = _MethodPlan(spec, chain, app_version, own_version)
             self._plans[method] = plan
         return plan
 
@@ -127,7 +139,7 @@ class ServiceHandle:
         if params is None:
             params = Params()
         ctx = HookContext(self.app, self.path, method, self, params)
-        if method not in self.methods:
+        if method not in self.methods and method not in self.custom:
             ctx.error = MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
             return ctx
         plan = self._plan(method)

@@ -18,7 +18,7 @@ from ..app import App
 from ..channels import Connection
 from ..errors import BadRequest, FeathersError, GeneralError, MethodNotAllowed, convert
 from ..hooks import Params
-from ..service import METHODS
+from ..service import CUSTOM_NAME, METHODS, custom_method
 from . import sio_json
 from .common import check_depth
 from .sio_limits import ClientFaultLog, bound_pending
@@ -131,17 +131,21 @@ class SocketIOTransport:
 
     async def _call(self, method: str, sid: str, args: tuple[Any, ...]) -> Any:
         spec = METHODS.get(method)
-        if spec is None:
-            if method == sio_json.INVALID_EVENT:
-                raise BadRequest(str(args[0]) if args else "Invalid message")
-            raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+        if spec is None and method == sio_json.INVALID_EVENT:
+            raise BadRequest(str(args[0]) if args else "Invalid message")
+        if spec is None and not CUSTOM_NAME.fullmatch(method):
+            raise MethodNotAllowed(f"Method `{method[:64]}` is not supported by this endpoint.")
         if not args or not isinstance(args[0], str):
             raise BadRequest("The first argument must be a service path")
         path = args[0]
         given = len(args) - 1  # arguments after the path: the method's, then the query
-        if given > spec.arity:
+        if given > (spec or custom_method(method)).arity:
             raise BadRequest(f"Too many arguments for '{method}' method")
         handle = self.app.services.get(path) or await self.app.resolve(path, self._caller(sid))
+        if spec is None:  # a custom method, when the service declares it
+            if method not in handle.custom:
+                raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+            spec = custom_method(method)
         names = spec.args
         values = [args[i + 1] if i < given else None for i in range(len(names))]  # missing ones are null
         query = (args[len(names) + 1] if given > len(names) else None) or {}
