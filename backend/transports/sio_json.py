@@ -5,6 +5,7 @@ and the packet class (python-socketio's ``serializer`` extension point) that use
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import orjson
@@ -40,6 +41,8 @@ class FeathersPacket(packet.Packet):  # type: ignore[misc]
     the stock test recurses through the whole result with ``functools.reduce`` and lambdas, which
     showed in the socket.io profile for records and pages. Same answer, one loop, no recursion.
     """
+
+    json = sys.modules[__name__]  # this module's dumps/loads, for socket.io packets only
 
     def decode(self, encoded_packet: Any) -> int:
         count = super().decode(encoded_packet)

@@ -64,12 +64,10 @@ class SocketIOTransport:
             max_http_buffer_size=max_message,
             logger=CLIENT_FAULTS,
             engineio_logger=CLIENT_FAULTS,
+            # The codec is FeathersPacket's own (python-socketio's json= option would also give it
+            # to engine.io, whose packets need a codec that raises on text that is not JSON).
             serializer=sio_json.FeathersPacket,
-            json=sio_json,
         )
-        # The codec as python-socketio's default serializer would have it: on its Packet class too
-        # (``json=`` now sets it on FeathersPacket only), for any client in this process.
-        socketio.packet.Packet.json = sio_json
         _without_deflate(self.sio)
         bound_pending(self.sio.eio, max_pending)
         # The rooms of the in-process manager (python-socketio drops a room when it empties): an
