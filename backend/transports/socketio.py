@@ -85,12 +85,21 @@ class SocketIOTransport:
 
     def attach(self, web_app: web.Application, wrap: Callable[[Handler], Handler] | None = None) -> None:
         """Serve ``/socket.io/`` (Engine.IO's GET, POST and OPTIONS), each through ``wrap`` when given."""
-        handler: Handler = self.sio.handle_request
+        handler: Handler = self.handle
         if wrap is not None:
             handler = wrap(handler)
         # python-engineio's aiohttp driver adds these same three routes to the bare handler.
         for verb in ("GET", "POST", "OPTIONS"):
             web_app.router.add_route(verb, "/socket.io/", handler)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One engine.io HTTP request (long-polling, or the websocket upgrade)."""
+        resp = await self.sio.handle_request(request)
+        if not isinstance(resp, web.StreamResponse):
+            # python-engineio answers a websocket request that lacks "Connection: Upgrade" with
+            # its packet list instead of a response.
+            raise BadRequest("Invalid websocket upgrade")
+        return resp  # type: ignore[no-any-return]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         sio = self.sio

@@ -52,3 +52,14 @@ async def test_an_event_without_a_string_name_is_acked_400(tmp_path: Path, data:
         error = json.loads(ack[3:])[0]
         assert error["code"] == 400 and "Invalid message" in error["message"], error
         await ws.close()
+
+
+@pytest.mark.parametrize("headers", [{}, {"Upgrade": "websocket"}, {"Upgrade": "websocket", "Origin": "http://x.org"},
+                                     {"Connection": "upgrade"}])
+async def test_a_websocket_request_that_is_no_upgrade_is_400(tmp_path: Path, headers: dict[str, str],
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    async with running(tmp_path) as srv, aiohttp.ClientSession() as http:
+        async with http.get(f"{srv.url}/socket.io/?EIO=4&transport=websocket", headers=headers) as r:
+            assert r.status == 400, await r.text()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
