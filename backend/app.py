@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
-from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
+from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
 from .service import ALL_METHODS, CUSTOM_NAME, MethodSpec, custom_method
 from .storage.base import StorageAdapter
 from .storage.names import fold
@@ -53,15 +53,13 @@ class Extensions:
 class _MethodPlan:
     """What one call of a method needs, computed once per hook-registry version (not per call)."""
 
-    __slots__ = ("app_version", "bare", "chain", "data_at", "id_at", "own_version", "spec")
+    __slots__ = ("app_version", "chain", "data_at", "id_at", "own_version", "spec")
 
     def __init__(self, spec: MethodSpec, chain: HookChain, app_version: int, own_version: int) -> None:
         self.spec = spec
         self.chain = chain
         self.app_version = app_version
         self.own_version = own_version
-        # Only the event emission hook: the call can skip the chain walk.
-        self.bare = not (chain.around or chain.before or chain.error) and len(chain.after) == 1
         self.id_at = spec.args.index("id") if "id" in spec.args else -1
         self.data_at = spec.args.index("data") if "data" in spec.args else -1
 
@@ -154,21 +152,7 @@ class ServiceHandle:
         if method == "update" and ctx.id is None:
             ctx.error = BadRequest("You can not replace multiple instances. Did you mean 'patch'?")
             return ctx
-        fn = getattr(self.service, method)
-        if plan.bare:
-            # No hooks at all: the method, then event emission (the chain's only after hook), with
-            # the same context states and error capture as run_hooks, without walking empty chains.
-            try:
-                ctx.type = "before"
-                ctx.result = await invoke(ctx, fn, spec.args)
-                ctx.type = "after"
-                if ctx.event is not None:
-                    await self.app.emit_events(ctx)
-            except Exception as exc:
-                ctx.error = exc
-                ctx.type = "error"
-        else:
-            await run_hooks(ctx, plan.chain, fn, spec.args)
+        await run_hooks(ctx, plan.chain, getattr(self.service, method), spec.args)
         if ctx.error is None and ctx.result is NOT_SET:
             ctx.result = None
         return ctx

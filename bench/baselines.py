@@ -7,7 +7,7 @@
                                                         # get returns a constant record (no storage)
 
 ``bare`` is what aiohttp alone costs per request on this machine, ``bare-sio`` what python-socketio
-(which ARCHITECTURE.md prescribes) alone costs per socket.io call, with its default settings;
+(the library Plume is built on) alone costs per socket.io call, with its default settings;
 ``const`` adds Plume's transport, hooks and service call without storage; Plume's own
 ``GET /items/<id>`` adds the SQLite read.
 """

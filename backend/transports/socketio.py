@@ -14,6 +14,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from .. import fastpaths
 from ..app import App
 from ..channels import Connection
 from ..errors import BadRequest, FeathersError, GeneralError, MethodNotAllowed, convert
@@ -68,13 +69,14 @@ class SocketIOTransport:
             # to engine.io, whose packets need a codec that raises on text that is not JSON).
             serializer=sio_json.FeathersPacket,
         )
-        _without_deflate(self.sio)
+        _plume_websockets(self.sio, compress=not fastpaths.ENABLED)
         bound_pending(self.sio.eio, max_pending)
-        # The rooms of the in-process manager (python-socketio drops a room when it empties): an
-        # event for rooms nobody is in is skipped before python-socketio builds its packet. None
-        # with a pub/sub manager, which must always publish for the other processes.
+        # Fast path: the rooms of the in-process manager (python-socketio drops a room when it
+        # empties): an event for rooms nobody is in is skipped before python-socketio builds its
+        # packet. None with a pub/sub manager, which must always publish for the other processes.
         self._local_rooms: dict[str, Any] | None = (
-            self.sio.manager.rooms if type(self.sio.manager) is socketio.AsyncManager else None)
+            self.sio.manager.rooms if fastpaths.ENABLED and type(self.sio.manager) is socketio.AsyncManager
+            else None)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_call)
@@ -197,22 +199,25 @@ class SocketIOTransport:
         await self.sio.emit(SIGNAL_EVENT, message, to=SIGNAL_EVENT)
 
 
-def _without_deflate(sio: socketio.AsyncServer) -> None:
-    """Serve websockets without permessage-deflate, as Node's socket.io server does by default.
+def _plume_websockets(sio: socketio.AsyncServer, *, compress: bool) -> None:
+    """Serve websockets through python-engineio's aiohttp driver subclassed, so that:
 
-    Feathers messages are small JSON frames: compressing each costs more CPU than it saves on a
-    LAN, and it was a top item of the socket.io profile. python-engineio hardcodes aiohttp's
-    default (compress on) in its driver, so use a subclass of that driver.
+    * the engine.io socket knows its TCP transport, to cut off a client that does not read
+      (:mod:`.sio_limits`);
+    * a frame engine.io cannot decode is one warning line, not a traceback;
+    * on the fast path (``compress=False``), without permessage-deflate, as Node's socket.io
+      server serves them by default: Feathers messages are small JSON frames, and compressing
+      each cost more CPU than it saved on a LAN (a top item of the socket.io profile);
+      python-engineio hardcodes aiohttp's default (compress on) in its driver.
     """
     from engineio.async_drivers.aiohttp import WebSocket
 
-    class PlainWebSocket(WebSocket):  # type: ignore[misc]
+    class PlumeWebSocket(WebSocket):  # type: ignore[misc]
         async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
             request = environ["aiohttp.request"]
-            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress)
             await self._sock.prepare(request)
-            # The engine.io socket (whose handler this is) may have to cut the connection short
-            # (sio_limits: a client that does not read).
+            # The engine.io socket (whose handler this is) may have to cut the connection short.
             self.handler.__self__.plume_transport = request.transport
             self.environ = environ
             try:
@@ -230,4 +235,4 @@ def _without_deflate(sio: socketio.AsyncServer) -> None:
             else:
                 await self._sock.send_str(message)
 
-    sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}
+    sio.eio._async = {**sio.eio._async, "websocket": PlumeWebSocket}
