@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
-from .service import ALL_METHODS, CUSTOM_NAME, MethodSpec, custom_method
+from .service import ALL_METHODS, CUSTOM_NAME, METHODS, MethodSpec, custom_method
 from .storage.base import StorageAdapter
 from .storage.names import fold
 
@@ -163,24 +163,30 @@ class ServiceHandle:
             raise ctx.error
         return ctx.result
 
-    # Internal (server-side) calls: provider None, hooks run, errors raise.
-    async def find(self, params: Params | None = None) -> Any:
-        return await self._run("find", params=params)
 
-    async def get(self, id: Any, params: Params | None = None) -> Any:
-        return await self._run("get", id, params=params)
 
-    async def create(self, data: Any, params: Params | None = None) -> Any:
-        return await self._run("create", data, params=params)
+def _internal_call(spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
+    """``handle.<method>(*args, params=None)`` for one method of the table: a server-side call
+    (provider None) through the hooks, whose error raises. ``params`` may also come last among
+    the positional arguments, as the service methods take it."""
+    arity = len(spec.args)
 
-    async def update(self, id: Any, data: Any, params: Params | None = None) -> Any:
-        return await self._run("update", id, data, params=params)
+    async def call(self: ServiceHandle, *args: Any, params: Params | None = None) -> Any:
+        if len(args) == arity + 1 and params is None:
+            *args, params = args  # type: ignore[assignment]
+        if len(args) > arity:
+            raise TypeError(f"{spec.name}() takes {arity} arguments and params, got {len(args)}")
+        return await self._run(spec.name, *args, params=params)
 
-    async def patch(self, id: Any, data: Any, params: Params | None = None) -> Any:
-        return await self._run("patch", id, data, params=params)
+    call.__name__ = call.__qualname__ = spec.name
+    signature = ", ".join([*spec.args, "params"])
+    call.__doc__ = f"``{spec.name}({signature})`` from the server itself: hooks run, errors raise."
+    return call
 
-    async def remove(self, id: Any, params: Params | None = None) -> Any:
-        return await self._run("remove", id, params=params)
+
+# The six methods come from the one method table (backend.service), like the transports' routes.
+for _spec in METHODS.values():
+    setattr(ServiceHandle, _spec.name, _internal_call(_spec))
 
 
 class App:
