@@ -219,6 +219,8 @@ class App:
         self.events_leave_process = False
         # May refuse a caller the creation of a dynamic service (authentication: anonymous callers).
         self.creation_guard: Callable[[str, Params], Awaitable[None]] | None = None
+        #: Static pages by mount point (``/`` or ``/_<name>``): see :mod:`backend.pages`.
+        self.mounts: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:
@@ -238,6 +240,15 @@ class App:
         if self.started and hasattr(service, "setup"):
             await service.setup(self, path)
         return handle
+
+    def mount(self, point: str, pages: Any) -> None:
+        """Serve ``pages`` (:func:`backend.pages.static_pages`) at ``point``: ``/`` (the root page)
+        or ``/_<name>`` (its files); ValueError for any other point or one taken."""
+        from .pages import MOUNT
+
+        if not MOUNT.fullmatch(point) or point in self.mounts:
+            raise ValueError(f"cannot mount pages at {point!r} (use '/' or '/_<name>', once)")
+        self.mounts[point] = pages
 
     def service(self, path: str) -> ServiceHandle:
         """The registered service at ``path`` (NotFound when there is none)."""

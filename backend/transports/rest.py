@@ -218,6 +218,8 @@ class RestTransport:
             if cut >= 0:
                 raw = raw[:cut]
             segments = [unquote(s) if "%" in s else s for s in raw.split("/") if s]
+            if self.app.mounts and (not segments or segments[0][:1] == "_"):
+                return await self.page(request, segments)
             if not segments:
                 raise NotFound("Page not found: /")
             handle, rest = self.registered(segments) or await self.create_service(segments, request)
@@ -285,6 +287,18 @@ class RestTransport:
             log.error("result of %s.%s is not JSON", ctx.path, ctx.method)
             return error_response(GeneralError("Result is not serialisable"))
         return web.Response(status=ctx.status_code or status, body=body, headers=JSON_HEADERS)
+
+    async def page(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
+        """``GET /`` or ``GET /_<name>/<file>`` from the pages a plugin mounted (backend.pages)."""
+        pages = self.app.mounts.get("/" + segments[0] if segments else "/")
+        if pages is None or (not segments and len(request.raw_path.split("?")[0]) > 1):
+            raise NotFound(f"Page not found: {request.path[:200]}")
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"Method `{request.method}` is not supported by this endpoint.")
+        found = await pages("/".join(segments[1:]))
+        if found is None:
+            raise NotFound(f"Page not found: {request.path[:200]}")
+        return await serve_download(request, found)
 
     async def transfer(self, request: web.Request, handle: ServiceHandle, rest: list[str]) -> web.StreamResponse:
         """``POST /<path>/upload`` and ``GET|HEAD /<path>/<id>/<filename>``."""
