@@ -160,20 +160,36 @@ def _mismatch(spec: TensorSpec, stacked: np.ndarray) -> bool:
     return any(want is not None and want != got for want, got in zip(spec.row_shape, stacked.shape[1:], strict=True))
 
 
+VALUE_KEYS = frozenset({"b64", "sparse", "indices", "values", "shape"})
+
+
+def _keyed(instance: Any, inputs: list[TensorSpec]) -> bool:
+    """Does ``instance`` name its inputs (``{input: value}``), or is it the one input's value?"""
+    if len(inputs) > 1:
+        return True
+    return isinstance(instance, Mapping) and inputs[0].name in instance and not (
+        inputs[0].name not in VALUE_KEYS and set(instance) & VALUE_KEYS == set(instance))
+
+
 def feeds_of(instances: Any, inputs: list[TensorSpec], scale: float) -> tuple[dict[str, np.ndarray], int]:
     """``{"instances": [...]}`` rows → the model's feeds and the number of rows."""
     if not isinstance(instances, list) or not instances:
         raise BadRequest("instances must be a non-empty list", errors={"instances": "expected a non-empty list"})
     names = {spec.name for spec in inputs}
-    keyed = all(isinstance(i, Mapping) and (len(inputs) > 1 or inputs[0].name in i) for i in instances)
-    if len(inputs) > 1 and not keyed:
-        raise BadRequest(f"each instance must be an object with the model's inputs: {', '.join(sorted(names))}",
-                         errors={"instances": "expected objects keyed by input name"})
+    keyed = [_keyed(instance, inputs) for instance in instances]
+    for i, instance in enumerate(instances):
+        if keyed[i] and not isinstance(instance, Mapping):
+            raise BadRequest(f"instance {i} must be an object with the model's inputs: {', '.join(sorted(names))}",
+                             errors={"instances": "expected objects keyed by input name"})
+        extra = set(instance) - names if keyed[i] else set()
+        if extra:
+            raise BadRequest(f"instance {i} has unknown input(s) {', '.join(sorted(extra)[:5])} "
+                             f"(inputs: {', '.join(sorted(names))})", errors={k: "unknown input" for k in extra})
     feeds: dict[str, np.ndarray] = {}
     for spec in inputs:
         values = []
         for i, instance in enumerate(instances):
-            if not keyed:
+            if not keyed[i]:
                 values.append(instance)
             elif spec.name in instance:
                 values.append(instance[spec.name])
@@ -181,12 +197,6 @@ def feeds_of(instances: Any, inputs: list[TensorSpec], scale: float) -> tuple[di
                 raise BadRequest(f"instance {i} lacks input '{spec.name}' (inputs: {', '.join(sorted(names))})",
                                  errors={spec.name: "missing"})
         feeds[spec.name] = batch(spec, values, scale, "")
-    if keyed:
-        for i, instance in enumerate(instances):
-            extra = set(instance) - names
-            if extra:
-                raise BadRequest(f"instance {i} has unknown input(s) {', '.join(sorted(extra)[:5])} "
-                                 f"(inputs: {', '.join(sorted(names))})", errors={k: "unknown input" for k in extra})
     return feeds, len(instances)
 
 

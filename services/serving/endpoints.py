@@ -71,6 +71,14 @@ def _check_config(item: dict[str, Any], *, creating: bool) -> None:
 def endpoint_hooks(app: App, deployments: Deployments, resolver: Resolver) -> dict[str, Any]:
     """The hook spec of ``endpoints`` (see the module docstring)."""
 
+    async def checked_model(model: Any, params: Params) -> Any:
+        """The name of the model ``model`` names; 404 when there is none, 422 when it cannot serve."""
+        path, doc = await resolver.find(model, params)
+        why = resolver.precheck(path, doc)
+        if why is not None:
+            raise Unprocessable(f"model '{model}' cannot be served: {why}", errors={"model": why})
+        return doc.get("name")
+
     async def prepare(ctx: HookContext) -> None:
         """Before create: check the configuration and the model, set the server's fields."""
         if not isinstance(ctx.data, dict):
@@ -81,7 +89,8 @@ def endpoint_hooks(app: App, deployments: Deployments, resolver: Resolver) -> di
             raise BadRequest("name must be 1-128 letters, digits, '_', '-' or '.' (starting with a letter or digit)",
                              errors={"name": "invalid"})
         _check_config(item, creating=True)
-        await resolver.find(item.get("model"), ctx.params)  # 404/400 now rather than a failed endpoint later
+        # 404/400 now rather than a failed endpoint later
+        item["model_name"] = await checked_model(item.get("model"), ctx.params)
         user = ctx.params.user or {}
         item.update({"_id": name, "status": "creating", "inputs": None, "outputs": None, "error": None})
         item.setdefault("description", "")
@@ -112,7 +121,7 @@ def endpoint_hooks(app: App, deployments: Deployments, resolver: Resolver) -> di
                 if name in current and name not in item:
                     item[name] = current[name]
         if "model" in item and item["model"] != current.get("model"):
-            await resolver.find(item["model"], ctx.params)
+            item["model_name"] = await checked_model(item["model"], ctx.params)
         _check_config(item, creating=False)
         if config_of({**current, **item}) != config_of(current) and item.get("status") != "stopped":
             item["status"] = "creating"  # a new configuration: load it

@@ -92,6 +92,21 @@ class Resolver:
         found = page["data"] if isinstance(page, dict) else page
         return found[0] if found else None
 
+    @staticmethod
+    def precheck(path: str, doc: dict[str, Any]) -> str | None:
+        """Why ``doc`` can be told at once never to serve (no .onnx file, no ONNX conversion), or None."""
+        if path == "onnx-models":
+            files = doc.get("files") if isinstance(doc.get("files"), list) else []
+            if not any(isinstance(p, list) and len(p) == 2 and str(p[1]).lower().endswith(".onnx") for p in files):
+                return f"onnx-models {doc.get('_id')} has no .onnx file"
+        if path == "keras-models":
+            entry = (doc.get("conversions") or {}).get("onnx")
+            if not isinstance(entry, dict):
+                return f"keras-models {doc.get('_id')} is not converted to ONNX (add \"onnx\" to its convert list)"
+            if entry.get("status") == "error":
+                return f"the ONNX conversion of keras-models {doc.get('_id')} failed: {entry.get('error')}"
+        return None
+
     async def source(self, model: str) -> ModelSource:
         """The ONNX bytes ``model`` serves (waits for a Keras conversion in progress)."""
         path, doc = await self.find(model)
