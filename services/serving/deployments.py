@@ -173,10 +173,12 @@ class Deployments:
             raise Conflict(f"Endpoint '{name}' failed: {doc.get('error') or 'unknown error'}")
         if status == "stopped":
             raise Conflict(f"Endpoint '{name}' is stopped (patch its status to \"creating\" to start it again)")
-        if status == "creating" or name in self._loading:
+        if status == "creating":
             raise Unavailable(f"Endpoint '{name}' is loading its model; try again shortly")
-        # Ready, but made by another process that could not tell this one (no Redis): load it now.
-        deployment = await self.start(doc, record=False)
+        # Ready: loading here (at start), or made by another process that could not tell this one
+        # (no Redis): wait for this process's load.
+        task = self._loading.get(name) or self.start(doc, record=False)
+        deployment = await asyncio.shield(task)
         if deployment is None:
             raise Unavailable(f"Endpoint '{name}' could not be loaded by this server")
         return deployment
