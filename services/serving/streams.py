@@ -71,6 +71,8 @@ class Streams:
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        # Visible in XINFO CONSUMERS from now on (XREADGROUP makes it only once it gets an entry).
+        await self.redis.xgroup_createconsumer(stream, GROUP, self.consumer)
 
     async def _read(self, name: str, stream: str) -> None:
         """Read and answer ``stream`` for endpoint ``name`` until cancelled."""
