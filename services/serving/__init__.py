@@ -32,8 +32,10 @@ async def setup(app: App) -> None:
     deployments = app.extensions.add(Deployments, Deployments(app, resolver, settings))
     await use_endpoints(app, await use_stored(app, "endpoints", schema="endpoints"), deployments, resolver)
     queue = EmbeddedQueue(app, deployments, settings)
-    (await use_stored(app, REQUESTS, schema=REQUESTS, multi=["create"])).hooks(queue.hooks())
-    await use_stored(app, RESULTS, schema=RESULTS, multi=["remove"])
+    # Clients look results up by uri (query, dequeue), and the sweeps by age.
+    (await use_stored(app, REQUESTS, schema=REQUESTS, multi=["create"], indexes=["uri", "updatedAt"])).hooks(
+        queue.hooks())
+    await use_stored(app, RESULTS, schema=RESULTS, multi=["remove"], indexes=["uri", "createdAt"])
     jobs = InferenceJobs(app, deployments, queue, settings.max_batch)
     (await use_stored(app, JOBS, schema=JOBS)).hooks(jobs.hooks())
 

@@ -58,6 +58,9 @@ def load_sessions(onnx: bytes, replicas: int, threads: int, gpu: bool) -> list[A
     for _ in range(replicas):
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # Idle intra-op threads must not spin: they would take the CPU the event loop (and the
+        # other replicas) need between batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         try:
