@@ -84,6 +84,10 @@ class SocketIOTransport:
         if manager is not None:
             app.set_signal_fanout(self.fan_out_signal)
             app.events_leave_process = True
+            # python-socketio subscribes to Redis on the first socket.io connection; signals
+            # (App.signal) must also reach a process that no client is connected to.
+            self.sio.manager_initialized = True
+            self.sio.manager.initialize()
 
     def attach(self, web_app: web.Application, wrap: Callable[[Handler], Handler] | None = None) -> None:
         """Serve ``/socket.io/`` (Engine.IO's GET, POST and OPTIONS), each through ``wrap`` when given."""
