@@ -166,3 +166,11 @@ def test_aiohttp_request_writer_output_size(name: str) -> None:
     """runner.PlumeRequestHandler.handle_error reads request.writer.output_size."""
     source = inspect.getsource(aiohttp.http_writer.StreamWriter)
     assert "output_size" in source and hasattr(web.BaseRequest, name if name == "writer" else "writer")
+
+
+def test_socketio_subscribes_its_manager_on_first_connect() -> None:
+    """socketio.py sets manager_initialized and calls manager.initialize() itself at start, as
+    python-socketio otherwise does on the first connection (with Redis, signals must reach a
+    process no client is connected to)."""
+    source = inspect.getsource(socketio.AsyncServer._handle_connect)
+    assert "self.manager_initialized" in source and "self.manager.initialize()" in source
