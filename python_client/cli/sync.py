@@ -1,4 +1,4 @@
-"""``plume sync <run dir>...``: send runs kept on disk to a backend (``backend/cli.py`` dispatches here).
+"""``plume sync <run dir>...``: send runs kept on disk to a backend (:mod:`python_client.cli` dispatches here).
 
 A run directory holds ``run_data.json`` (written by a Writer / KerasCallback, or by Marcelle's
 package); a folder of run directories (``marcelle-logs``) syncs each of them. A run that cannot be
@@ -14,12 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import PlumeError
-from .failures import explain
-from .reconcile import SyncReport
-from .remote import Remote
-from .rundir import RUN_FILE
-from .uploader import Uploader
+from ..errors import PlumeError
+from ..failures import explain
+from ..reconcile import SyncReport
+from ..remote import Remote
+from ..rundir import RUN_FILE
+from ..uploader import Uploader
 
 DEFAULT_URL = "http://localhost:3030"
 
