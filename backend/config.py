@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .resources import resource_dir
 from .storage.base import AdapterOptions, Paginate
 
 MB = 1024 * 1024
-BUILTIN_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+BUILTIN_SCHEMAS = resource_dir("schemas")
 
 
 class ConfigError(ValueError):
