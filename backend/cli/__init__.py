@@ -14,7 +14,8 @@ import sys
 from .. import __version__
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``plume`` (client-side commands are listed, and parsed by :mod:`python_client.cli`)."""
     from python_client.cli import COMMANDS
 
     from ..auth.cli import add_arguments as add_user_arguments
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         from python_client.cli import main as client_main
 
         return client_main(argv)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.command == "users":
         from ..auth.cli import users_main
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .sync import describe, run_directories, sync_main
 
@@ -22,18 +23,30 @@ COMMANDS = {
 }
 
 
+def parser(command: str) -> argparse.ArgumentParser:
+    """The argument parser of ``plume <command>`` (a client-side command)."""
+    if command == "sync":
+        from .sync import parser as sync_parser
+
+        return sync_parser()
+    module = _module(command)
+    out = argparse.ArgumentParser(prog=f"plume {command}", description=COMMANDS[command])
+    module.add_arguments(out)
+    return out
+
+
+def _module(command: str) -> Any:
+    from . import models, runs
+
+    return runs if command == "runs" else models
+
+
 def main(argv: list[str]) -> int:
     """Run ``plume <command> ...`` for a client-side command (``argv[0]``); returns the exit status."""
     command, rest = argv[0], argv[1:]
     if command == "sync":
         return sync_main(rest)
-    from . import models, runs
-
-    module = runs if command == "runs" else models
-    parser = argparse.ArgumentParser(prog=f"plume {command}", description=COMMANDS[command])
-    module.add_arguments(parser)
-    args = parser.parse_args(rest)
-    return module.run(args)
+    return int(_module(command).run(parser(command).parse_args(rest)))
 
 
 if __name__ == "__main__":

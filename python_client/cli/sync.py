@@ -24,7 +24,8 @@ from ..uploader import Uploader
 DEFAULT_URL = "http://localhost:3030"
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``plume sync``."""
     parser = argparse.ArgumentParser(prog="plume sync", description=(
         "Upload training runs kept on disk to a Plume backend, idempotently: the backend ends with "
         "the documents a connected run would have made, and a second sync sends nothing."))
@@ -67,7 +68,7 @@ def describe(name: str, report: SyncReport) -> str:
 
 def sync_main(argv: list[str] | None = None) -> int:
     """Entry point of ``plume sync``."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     runs = run_directories(args.runs)
     if not runs:
         print(f"plume sync: no run directory (with {RUN_FILE}) in {', '.join(map(str, args.runs))}", file=sys.stderr)
