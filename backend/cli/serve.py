@@ -50,6 +50,8 @@ def serve_main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     access = args.access_log or settings.log_level.upper() == "DEBUG"
+    if args.access_log:  # asked for by name: on whatever log_level says of the other loggers
+        access_logger().setLevel(logging.INFO)
     from ..web import APP_KEY, create_web_app
 
     try:

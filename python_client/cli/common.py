@@ -40,6 +40,14 @@ def connection_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def server_url(args: argparse.Namespace) -> str:
     """The server the command talks to: ``--url``, else ``$PLUME_URL``, else localhost:3030."""
     return str(args.url or os.environ.get(URL_ENV) or DEFAULT_URL)

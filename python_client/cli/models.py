@@ -16,7 +16,7 @@ from ..converted import FORMATS, conversions_of
 from ..datastore import DataStore
 from ..errors import BadRequest, NotFound
 from ..remote import MODEL_SERVICES, Remote
-from .common import CommandError, connection_parser, open_store, records, report_failures
+from .common import CommandError, connection_parser, open_store, positive, records, report_failures
 from .table import dumps, pairs, table, when
 
 REGISTRY = "models"  # the model registry's service, listed when the server has it
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--service", help=f"only this service ({', '.join((*MODEL_SERVICES, REGISTRY))})")
     sub = parser.add_subparsers(dest="action", required=True, metavar="action")
     listing = sub.add_parser("list", parents=[common], help="the newest models first, from every model service")
-    listing.add_argument("--limit", type=int, default=20, help="how many models (default 20)")
+    listing.add_argument("--limit", type=positive, default=20, help="how many models (default 20)")
     show = sub.add_parser("show", parents=[common], help="one model: files, conversions, metadata")
     show.add_argument("model", help="its id or name")
     download = sub.add_parser("download", parents=[common], help="save a model's files in a folder")
@@ -97,12 +97,12 @@ def _list(store: DataStore, services: list[str], limit: int, as_json: bool) -> N
     rows: list[tuple[str, dict[str, Any]]] = []
     totals = 0
     for name in services:
-        page = store.service(name).find({"query": {"$sort": {"createdAt": -1}, "$limit": max(limit, 0)}})
+        page = store.service(name).find({"query": {"$sort": {"createdAt": -1}, "$limit": limit}})
         found = records(page)
         totals += page.get("total", len(found)) if isinstance(page, dict) else len(found)
         rows += [(name, doc) for doc in found]
     rows.sort(key=lambda item: str(item[1].get("createdAt") or ""), reverse=True)
-    rows = rows[: max(limit, 0)]
+    rows = rows[: limit]
     if as_json:
         print(dumps([{"service": s, **doc} for s, doc in rows]))
         return

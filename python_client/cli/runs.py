@@ -15,7 +15,7 @@ from typing import Any
 from ..datastore import DataStore
 from ..errors import BadRequest, NotFound
 from ..service import Service
-from .common import CommandError, connection_parser, open_store, records, report_failures
+from .common import CommandError, connection_parser, open_store, positive, records, report_failures
 from .table import dumps, pairs, table, when
 
 SERVICE = "runs"
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = connection_parser()
     sub = parser.add_subparsers(dest="action", required=True, metavar="action")
     listing = sub.add_parser("list", parents=[common], help="the newest runs first")
-    listing.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    listing.add_argument("--limit", type=positive, default=20, help="how many runs (default 20)")
     listing.add_argument("--all", action="store_true", help="every run")
     listing.add_argument("--status", help="only runs with this status (success, error, epoch...)")
     listing.add_argument("--basename", help="only runs of this basename")
@@ -95,7 +95,7 @@ def _list(service: Service, args: argparse.Namespace) -> None:
         runs = list(service.items(query, page_size=500))
         total = len(runs)
     else:
-        page = service.find({"query": {**query, "$limit": max(args.limit, 0)}})
+        page = service.find({"query": {**query, "$limit": args.limit}})
         runs = records(page)
         total = page.get("total", len(runs)) if isinstance(page, dict) else len(runs)
     if args.json:

@@ -115,10 +115,15 @@ def test_the_access_log_has_one_line_per_request_and_no_credentials(tmp_path: Pa
     assert "secret-token-value" not in log and "leaked" not in log and "Bearer" not in log
 
 
-@pytest.mark.parametrize("how", ["flag absent", "log_level DEBUG"])
-def test_the_access_log_is_off_unless_asked_for(tmp_path: Path, how: str) -> None:
-    env = {"PLUME_LOG_LEVEL": "DEBUG"} if how == "log_level DEBUG" else {}
-    with PlumeProcess(tmp_path, env=env, config='[services]\ndynamic = "warn"\n') as srv, requests.Session() as http:
+@pytest.mark.parametrize(("args", "log_level", "logged"), [
+    ([], "INFO", False),
+    ([], "DEBUG", True),
+    (["--access-log"], "WARNING", True),  # asked for by name: whatever the level of the other loggers
+])
+def test_the_access_log_is_on_when_asked_for(tmp_path: Path, args: list[str], log_level: str, logged: bool) -> None:
+    env = {"PLUME_LOG_LEVEL": log_level}
+    with PlumeProcess(tmp_path, args=args, env=env, config='[services]\ndynamic = "warn"\n') as srv, \
+            requests.Session() as http:
         assert http.get(f"{srv.url}/info?probe=1", timeout=5).status_code == 200
         # The next request on the same connection is read once the first one's access line is
         # written: the warning it causes comes after that line in the log, if there is one.
@@ -129,4 +134,4 @@ def test_the_access_log_is_off_unless_asked_for(tmp_path: Path, how: str) -> Non
             time.sleep(0.02)
         lines = access_lines(srv)
     probe = [line for line in lines if line[:3] == ("GET", "/info?probe=1", "200")]
-    assert len(probe) == (0 if how == "flag absent" else 1), lines
+    assert len(probe) == (1 if logged else 0), lines
