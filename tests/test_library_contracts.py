@@ -172,5 +172,5 @@ def test_socketio_subscribes_its_manager_on_first_connect() -> None:
     """socketio.py sets manager_initialized and calls manager.initialize() itself at start, as
     python-socketio otherwise does on the first connection (with Redis, signals must reach a
     process no client is connected to)."""
-    source = inspect.getsource(socketio.AsyncServer._handle_connect)
+    source = inspect.getsource(socketio.AsyncServer._handle_eio_connect)
     assert "self.manager_initialized" in source and "self.manager.initialize()" in source
