@@ -11,10 +11,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from backend.app import App
-from backend.auth.stores import internal_adapter
+from backend.auth.stores import USERNAMES, Claims, internal_adapter
+from backend.auth.users import backfill_usernames
 from backend.hooklib.validate import load_schema
+from backend.hooks import Params
 from backend.plugins import Plugin, use_stored, with_files
+from backend.query import Query
 from backend.storage.blobs import BlobStore
 from services.files.config import upload_limits
 
@@ -62,13 +67,29 @@ async def setup(app: App) -> None:
     runs.hooks(placement_hooks(app, places))
     runs.hooks(run_hooks(app, index))
 
+    await default_folders(app)
+
+
+async def default_folders(app: App) -> None:
+    """``/<user>/default`` for every user (users made before usernames get one first), for each new
+    user, and ``/anonymous/default`` while authentication is off."""
     if not app.auth_enabled:
-        async def anonymous_default() -> None:
-            from backend.hooks import Params
+        app.on_setup(lambda: make_folder(app, f"/{ANONYMOUS}/{DEFAULT}", Params()))
+        return
+    users = app.service("users")
+    claims = Claims(await internal_adapter(app, USERNAMES), users.store, field="username")
 
-            await make_folder(app, f"/{ANONYMOUS}/{DEFAULT}", Params())
+    async def for_user(user: dict[str, Any]) -> None:
+        if isinstance(user.get("username"), str):
+            await make_folder(app, f"/{user['username']}/{DEFAULT}", Params(user=user))
 
-        app.on_setup(anonymous_default)
+    async def existing() -> None:
+        await backfill_usernames(users.store, claims)
+        for user in await users.store._find(Query()):
+            await for_user(user)
+
+    app.on_setup(existing)
+    users.on("created", lambda user, ctx: for_user(user))
 
 
 plugin = Plugin("tracking", setup, sections=("tracking",))
