@@ -157,11 +157,11 @@ def upload(path: str, folder: str = "default", make_folder: bool = False, confli
     for item in folders:
         if _kind(item) == "run":
             run = Run.open(item)
-            from .upload import RunUpload
+            from .sync import RunUpload
 
             RunUpload(run, store, folder, make_folder, conflict_strategy).step()
         else:
-            from .upload import ArtifactUpload
+            from .sync import ArtifactUpload
 
             ArtifactUpload(Artifact.open(item), store, folder, make_folder, conflict_strategy).run()
 

@@ -117,6 +117,39 @@ def read_lines(path: Path, offset: int = 0, max_bytes: int | None = None) -> tup
     return [json.loads(line) for line in body.splitlines() if line.strip()], offset + len(body)
 
 
+def read_raw(path: Path, offset: int, max_bytes: int) -> tuple[list[bytes], int]:
+    """The complete lines (bytes, without their newline) of ``path`` from ``offset``, about
+    ``max_bytes`` of them (at least one), and the offset after the last one."""
+    if not path.exists():
+        return [], offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read(max_bytes)
+        while chunk and b"\n" not in chunk:  # one line longer than max_bytes
+            more = handle.read(max_bytes)
+            if not more:
+                break
+            chunk += more
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    return [line for line in chunk[:end].split(b"\n") if line.strip()], offset + end + 1
+
+
+def repair_tail(path: Path) -> None:
+    """Cut a last line left unfinished (a process killed while writing it), so that appending
+    goes on from a line boundary."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return
+        handle.seek(0)
+        data = handle.read()
+        handle.truncate(data.rfind(b"\n") + 1)
+
+
 class LineLog:
     """An append-only JSON-lines file, flushed to the OS after each line (the ``Run.log`` hot path)."""
 

@@ -25,7 +25,7 @@ from .params import Params
 
 if TYPE_CHECKING:
     from ..datastore import DataStore
-    from .upload import RunUpload
+    from .sync import RunUpload
 
 log = logging.getLogger("python_client")
 #: Seconds a script that ends with part of its run not on the server waits for it at exit.
@@ -82,6 +82,7 @@ class Run:
             lines = [local.metric_line(t, e["step"], e.get("epoch"), e["timestamp"], e["metrics"])
                      for t, entries in self.metrics.items() for e in entries]
             (folder / local.METRICS_FILE).write_text("".join(lines), encoding="utf-8")
+        local.repair_tail(Path(self.local) / local.METRICS_FILE)
         self._log = local.LineLog(Path(self.local) / local.METRICS_FILE)
         self._save()
 
@@ -242,18 +243,19 @@ class Run:
         ``NotFound`` (a missing folder without ``make_folder``), ``ConnectionFailed``...
         """
         from ..default import default_store
-        from .upload import RunUpload
+        from .sync import RunUpload
 
         RunUpload(self, default_store(), folder, make_folder, conflict_strategy).step()
 
     def start_upload(self, store: DataStore, folder: str, make_folder: bool, conflict_strategy: str,
                      *, exit_timeout: float = EXIT_TIMEOUT) -> None:
         """Keep the server up to date in the background (``auto_upload``)."""
-        from .upload import RunUpload, sender_store
+        from .sync import MIN_INTERVAL, RunUpload, sender_store
 
         checks.conflict_strategy(conflict_strategy)
         self.stop_upload()
-        self._uploader = RunUpload(self, sender_store(store), folder, make_folder, conflict_strategy)
+        self._uploader = RunUpload(self, sender_store(store), folder, make_folder, conflict_strategy,
+                                   min_interval=MIN_INTERVAL)
         self._sender = BackgroundSender(self._uploader.step, lambda: self._version, describe=self._describe)
         self._exit_timeout = exit_timeout
         atexit.register(self._flush_at_exit)

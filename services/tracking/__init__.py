@@ -65,7 +65,7 @@ async def setup(app: App) -> None:
 
     runs = app.service("runs")
     runs.hooks(placement_hooks(app, places))
-    runs.hooks(run_hooks(app, index))
+    runs.hooks(run_hooks(app, index, settings.max_points))
 
     await default_folders(app)
 

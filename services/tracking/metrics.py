@@ -1,6 +1,8 @@
 """``metrics``: one point per ``(run, type, key, step)`` with ``epoch``, ``value`` and ``timestamp``.
 
-* ``create`` takes one point or a list of up to ``[tracking] max_points``, checked against
+* ``create`` takes one point or a list of up to ``[tracking] max_points``; an item may also be one
+  log call, ``{run, type, step, epoch, timestamp, metrics: {key: value}}``, which stands for one
+  point per key (what the ``em`` client sends). Points are checked against
   ``schemas/metrics.json`` (compiled once: a batch of thousands is checked in milliseconds). The
   type is normalised (``training`` → ``train``, ``validation`` → ``val``, ``eval`` → ``test``...),
   each point's id is made from its run, type, key and step, and a point that exists already is
@@ -39,6 +41,7 @@ TYPE_ALIASES = {
 }
 RUNS = "runs"
 MAX_ERRORS = 20
+_WRITTEN = "tracking_points_written"  # the points a create wrote, whole, for the history index
 ATTEMPTS = 5
 
 
@@ -56,6 +59,23 @@ def point_checker(schema: dict[str, Any]) -> Callable[[Any], None]:
     return fastjsonschema.compile({k: v for k, v in schema.items() if k != "$schema"})  # type: ignore[no-any-return]
 
 
+def expand(items: list[Any]) -> list[Any]:
+    """Items with one point per metric of each log-call item ``{..., metrics: {key: value}}``."""
+    if not any(isinstance(i, dict) and "metrics" in i for i in items):
+        return items
+    out: list[Any] = []
+    for item in items:
+        if not (isinstance(item, dict) and "metrics" in item):
+            out.append(item)
+            continue
+        metrics = item["metrics"]
+        if not isinstance(metrics, dict) or not metrics:
+            raise BadRequest("metrics must be an object of name: number", errors={"metrics": "not an object"})
+        base = {k: v for k, v in item.items() if k != "metrics"}
+        out.extend({**base, "key": key, "value": value} for key, value in metrics.items())
+    return out
+
+
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(f) == b.get(f) for f in ("value", "epoch", "timestamp"))
 
@@ -65,7 +85,7 @@ def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], i
     check = point_checker(schema)
 
     def checked(ctx: HookContext) -> list[dict[str, Any]]:
-        items = ctx.data if isinstance(ctx.data, list) else [ctx.data]
+        items = expand(ctx.data if isinstance(ctx.data, list) else [ctx.data])
         if len(items) > settings.max_points:
             raise PayloadTooLarge(f"At most {settings.max_points} points per create ([tracking] max_points), "
                                   f"got {len(items)}")
@@ -129,11 +149,13 @@ def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], i
                 await store._replace(item["_id"], item)
             written = new + changed
             break
+        ctx.params.extra[_WRITTEN] = written
+        if "$select" in ctx.params.query:
+            written = store._select(written, store._parse(ctx.params).select)
         ctx.result = written if isinstance(ctx.data, list) else (written[0] if written else by_id.popitem()[1])
 
     async def indexed(ctx: HookContext) -> None:
-        written = ctx.result if isinstance(ctx.result, list) else [ctx.result]
-        points = [p for p in written if isinstance(p, dict) and "step" in p]
+        points = ctx.params.extra.pop(_WRITTEN, [])
         if points:
             await index.append(points)
 
