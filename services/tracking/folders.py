@@ -8,6 +8,7 @@ only when empty. Relative paths, in data and in queries on ``path``/``parent``, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from backend.app import App
@@ -26,13 +27,18 @@ def folder_id(path: str) -> str:
 
 
 def normalize_query(query: dict[str, Any], fields: tuple[str, ...], params: Params) -> None:
-    """Make relative folder paths in top-level equality conditions on ``fields`` absolute."""
+    """Make relative folder paths absolute in equality (and ``$in``) conditions on ``fields``, at
+    the top level and within ``$and``/``$or`` (where the permission hooks put the caller's query)."""
     for field in fields:
         value = query.get(field)
         if isinstance(value, str):
             query[field] = absolute(value, params, field)
         elif isinstance(value, dict) and isinstance(value.get("$in"), list):
             value["$in"] = [absolute(v, params, field) if isinstance(v, str) else v for v in value["$in"]]
+    for key in ("$and", "$or"):
+        for part in query.get(key) or []:
+            if isinstance(part, dict):
+                normalize_query(part, fields, params)
 
 
 def _owner(app: App, params: Params) -> dict[str, Any]:
@@ -77,12 +83,13 @@ def folder_hooks(app: App) -> dict[str, Any]:
     """The hook spec of ``folders``."""
 
     async def queries(ctx: HookContext) -> None:
+        """Relative paths in the query made absolute (after the caller is known)."""
         if ctx.params.provider is not None:
             normalize_query(ctx.params.query, ("path", "parent"), ctx.params)
 
     async def default_exists(ctx: HookContext) -> None:
         """A lookup of the caller's default folder finds it, made now if need be."""
-        if ctx.params.provider is not None and ctx.params.query.get("path") == default_folder(ctx.params):
+        if ctx.params.provider is not None and default_folder(ctx.params) in json.dumps(ctx.params.query):
             await make_folder(app, default_folder(ctx.params), Params(user=ctx.params.user))
 
     async def prepare(ctx: HookContext) -> None:
@@ -127,6 +134,6 @@ def folder_hooks(app: App) -> dict[str, Any]:
                 raise Conflict(f"Folder '{path}' is not empty: it holds {what}")
 
     return {
-        "before": {"all": [queries], "find": [default_exists], "create": [prepare], "update": [fixed],
-                   "patch": [fixed], "remove": [empty_only]},
+        "before": {"find": [queries, default_exists], "get": [queries], "create": [prepare],
+                   "update": [queries, fixed], "patch": [queries, fixed], "remove": [queries, empty_only]},
     }

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import fastjsonschema
@@ -169,18 +169,20 @@ def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], i
             raise MethodNotAllowed("Metric points are written with create (which replaces a point of the same "
                                    "run, type, key and step)")
 
-    async def types(ctx: HookContext) -> None:
+    async def types(ctx: HookContext, next: Callable[[], Awaitable[None]]) -> None:
+        """Metric types in the query normalised (around: before the permission rules join it)."""
         query = ctx.params.query
         value = query.get("type")
         if isinstance(value, str):
             query["type"] = normalize_type(value)
         elif isinstance(value, dict) and isinstance(value.get("$in"), list):
             value["$in"] = [normalize_type(v) for v in value["$in"]]
+        await next()
 
     around, serve = downsample_hooks(app, settings, index, normalize_type)
     spec: dict[str, Any] = {
-        "around": {"find": [around]},
-        "before": {"find": [types, serve], "remove": [types], "create": [upsert], "update": [no_changes],
+        "around": {"find": [types, around], "remove": [types]},
+        "before": {"find": [serve], "create": [upsert], "update": [no_changes],
                    "patch": [no_changes]},
         "after": {"create": [indexed], "remove": [unindexed]},
     }

@@ -77,6 +77,7 @@ def placement_hooks(app: App, places: Places) -> dict[str, Any]:
     """The hooks placing a service's records in folders (see the module docstring)."""
 
     async def queries(ctx: HookContext) -> None:
+        """Relative folders in the query made absolute (after the caller is known)."""
         if ctx.params.provider is not None:
             normalize_query(ctx.params.query, ("folder",), ctx.params)
 
@@ -133,7 +134,7 @@ def placement_hooks(app: App, places: Places) -> dict[str, Any]:
 
     return {
         "before": {"find": [queries], "get": [queries], "remove": [queries], "create": [place],
-                   "update": [keep_place], "patch": [queries, keep_place]},
+                   "update": [queries, keep_place], "patch": [queries, keep_place]},
         "after": {"create": [_forget], "remove": [freed]},
         "error": {"create": [unclaim]},
     }
