@@ -49,11 +49,11 @@ class Artifact:
         self.objects: list[dict[str, Any]] = [dict(o) for o in objects or []]
         self.uploads: dict[str, Any] = dict(meta.get("uploads") or {})
         self.upload_lock = threading.RLock()
-        if meta.get("local"):
-            self.local = str(meta["local"])
+        if meta.get("local"):  # absolute: the script may change its working directory
+            self.local = str(Path(meta["local"]).resolve())
         else:
             parent = local.parent_dir(local.ARTIFACT_PARENT_ENV, local.ARTIFACT_PARENT_DEFAULT)
-            self.local = str(local.new_folder(parent, self.alternative_name))
+            self.local = str(local.new_folder(parent, self.alternative_name).resolve())
         self.save()
 
     # ------------------------------------------------------------------ objects
@@ -113,7 +113,7 @@ class Artifact:
 
     def parse_from_dict(self, data: dict[str, Any]) -> None:
         """Parses an Artifact instance from a dict (as :meth:`to_dict` makes)."""
-        for key in ("name", "labels", "description", "created_timestamp", "alternative_name", "remote"):
+        for key in ("id", "name", "labels", "description", "created_timestamp", "alternative_name", "remote"):
             if key in data:
                 setattr(self, key, data[key])
         if "objects" in data:

@@ -78,11 +78,17 @@ def parent_dir(env: str, default: str) -> Path:
 
 
 def new_folder(parent: Path, name: str) -> Path:
-    """Create ``parent/name`` (and ``parent``); FileExistsError if it exists."""
+    """Create ``parent/name`` (and ``parent``), or ``name-2``, ``name-3``... when it exists (a run
+    loaded from the server twice)."""
     parent.mkdir(parents=True, exist_ok=True)
-    folder = parent / name
-    folder.mkdir()
-    return folder
+    for n in range(1, 10_000):
+        folder = parent / (name if n == 1 else f"{name}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free folder for {name} in {parent}")
 
 
 def write_json(path: Path, data: Any) -> None:

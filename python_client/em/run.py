@@ -73,12 +73,13 @@ class Run:
         self._sender: BackgroundSender | None = None
         self._uploader: RunUpload | None = None
         self._created_on_demand = False
+        # Absolute: the script may change its working directory while the run goes on.
         if meta.get("local"):
-            self.local = str(meta["local"])
+            self.local = str(Path(meta["local"]).resolve())
         else:
             folder = local.new_folder(local.parent_dir(local.RUN_PARENT_ENV, local.RUN_PARENT_DEFAULT),
                                       self.alternative_name)
-            self.local = str(folder)
+            self.local = str(folder.resolve())
             lines = [local.metric_line(t, e["step"], e.get("epoch"), e["timestamp"], e["metrics"])
                      for t, entries in self.metrics.items() for e in entries]
             (folder / local.METRICS_FILE).write_text("".join(lines), encoding="utf-8")
@@ -206,6 +207,8 @@ class Run:
             for key in _METADATA:
                 if key in data:
                     setattr(self, key, data[key])
+            if data.get("id"):
+                self._id = str(data["id"])
             if "associations" in data:
                 self.associations = _associations(data["associations"])
             for key in ("platform", "git"):

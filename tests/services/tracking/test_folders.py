@@ -44,7 +44,7 @@ async def test_runs_are_named_once_per_folder_and_stay_in_place(tmp_path: Path) 
         status, err = await http("POST", "/runs", {"name": "r1", "folder": "/anonymous/cv"})
         assert status == 409 and err["errors"] == {"name": "taken in this folder"}
         assert (await http("POST", "/runs", {"name": "r1", "folder": "default"}))[0] == 201
-        status, again = await http("POST", "/runs", {"_id": run["_id"], "name": "r1", "folder": "cv"})
+        status, _again = await http("POST", "/runs", {"_id": run["_id"], "name": "r1", "folder": "cv"})
         assert status == 409  # a repeated create: its own id
         for change in ({"name": "r2"}, {"folder": "default"}):
             assert (await http("PATCH", f"/runs/{run['_id']}", change))[0] == 400
@@ -52,7 +52,7 @@ async def test_runs_are_named_once_per_folder_and_stay_in_place(tmp_path: Path) 
         status, err = await http("DELETE", f"/folders/{(await http('GET', '/folders?path=cv'))[1]['data'][0]['_id']}")
         assert status == 409  # not empty
         assert (await http("DELETE", f"/runs/{run['_id']}"))[0] == 200
-        status, run2 = await http("POST", "/runs", {"name": "r1", "folder": "cv"})  # the name is free again
+        status, _run2 = await http("POST", "/runs", {"name": "r1", "folder": "cv"})  # the name is free again
         assert status == 201
         for bad in ("", "a/b", "..", "x" * 201):
             assert (await http("POST", "/runs", {"name": bad, "folder": "cv"}))[0] == 400, bad
@@ -92,5 +92,5 @@ async def test_usernames_are_unique_and_only_admins_choose_them(tmp_path: Path) 
         assert (await a("PATCH", f"/users/{me}", {"username": "ann"}))[0] == 403
         status, changed = await admin("PATCH", f"/users/{me}", {"username": "ann"})
         assert status == 200 and changed["username"] == "ann"
-        status, other = await admin("PATCH", f"/users/{made['_id']}", {"username": "editora"})
+        status, _other = await admin("PATCH", f"/users/{made['_id']}", {"username": "editora"})
         assert status == 200  # the old name was freed

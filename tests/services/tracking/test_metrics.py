@@ -163,7 +163,7 @@ async def test_marcelle_runs_logs_become_metric_points(tmp_path: Path) -> None:
         run = await new_run(http, basename="mlp", status="start", logs={})
         logs = {"loss": [0.9, 0.5], "val_loss": [1.0, None], "accuracy": [0.1, 0.6]}
         assert (await http("PATCH", f"/runs/{run['_id']}", {"status": "epoch", "logs": logs}))[0] == 200
-        status, page = await http("GET", f"/metrics?run={run['_id']}&$sort[type]=1&$sort[key]=1&$sort[step]=1")
+        _status, page = await http("GET", f"/metrics?run={run['_id']}&$sort[type]=1&$sort[key]=1&$sort[step]=1")
         got = [(p["type"], p["key"], p["step"], p["value"]) for p in page["data"]]
         assert got == [("train", "accuracy", 0, 0.1), ("train", "accuracy", 1, 0.6), ("train", "loss", 0, 0.9),
                        ("train", "loss", 1, 0.5), ("val", "loss", 0, 1.0)]
