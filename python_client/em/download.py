@@ -93,7 +93,10 @@ def download_artifact(store: DataStore, doc: dict[str, Any]) -> Artifact:
             continue
         target = artifact._target(str(obj["path"]))
         target.parent.mkdir(parents=True, exist_ok=True)
-        service.download(doc["_id"], sha, target)
+        if obj.get("size") == 0:
+            target.write_bytes(b"")
+        else:
+            service.download(doc["_id"], sha, target)
         actual = sha256_of(target)
         if actual != sha:
             target.unlink()

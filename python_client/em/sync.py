@@ -294,8 +294,8 @@ class ArtifactUpload:
         parts, seen = [], set()
         for obj in self.artifact.objects:
             sha = obj.get("sha256")
-            if not sha or sha in sent or sha in seen:
-                continue
+            if not sha or sha in sent or sha in seen or not obj.get("size"):
+                continue  # empty files are not uploaded: every server knows the bytes of nothing
             seen.add(sha)
             parts.append(FilePart.of(self.artifact.object_file(obj), field=sha, filename=Path(obj["path"]).name))
         for start in range(0, len(parts), FILES_PER_REQUEST):

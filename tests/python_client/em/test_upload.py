@@ -11,6 +11,7 @@ import requests
 
 from python_client import connect, em
 from python_client.em import local
+from python_client.em.sync import RunUpload
 from tests.python_client.faults import FaultProxy
 from tests.support.server import PlumeProcess, free_port
 
@@ -108,3 +109,18 @@ def test_load_run_looks_locally_then_on_the_server(online: PlumeProcess, workdir
     assert page["total"] == 2
     assert not list(Path(".em/runs").glob("*/upload.json.tmp"))
     assert (Path(back.local) / local.UPLOAD_FILE).exists()
+
+
+def test_reading_id_with_auto_upload_makes_the_run_exist(online: PlumeProcess, workdir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model registry names a run by ``run.id``: with auto_upload, reading it puts the run on the
+    server at once; offline, it is the id the run will have once uploaded."""
+    offline = em.create_run(name="offline")
+    assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).status_code == 404
+    offline.upload()
+    assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).json()["name"] == "offline"
+    monkeypatch.setattr(RunUpload, "step", lambda self: None)  # no background pass: the id alone must do it
+    run = em.create_run(name="named-by-a-model", auto_upload=True)
+    run_id = run.id
+    assert requests.get(f"{online.url}/runs/{run_id}", timeout=10).json()["name"] == "named-by-a-model"
+    run.stop_upload()
