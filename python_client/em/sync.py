@@ -30,6 +30,7 @@ from ..datastore import DataStore
 from ..errors import Conflict, NotFound
 from ..exchange import Request
 from ..multipart import FilePart
+from ..query import encode_query
 from ..retry import RetryPolicy
 from . import checks, local
 from .folders import ensure_folder
@@ -48,6 +49,8 @@ LINE_FIELDS = 5  # "type", "step", "epoch", "timestamp", "metrics": the '":' of 
 FILES_PER_REQUEST = 32
 #: The sender's calls: few quick retries (it retries whole passes itself, with back-off).
 SENDER_RETRY = RetryPolicy(attempts=2, backoff=0.05, max_backoff=0.1)
+#: The answer to the sender's creates: ids only (the server's events still carry whole points).
+IDS_ONLY = encode_query({"$select": ["_id"]})
 #: Fields of a run set when it is created and never patched (a run keeps its place).
 PLACED = ("name", "folder")
 
@@ -190,7 +193,7 @@ class RunUpload:
     def _post(self, entries: list[bytes]) -> None:
         """``create`` on ``metrics`` with log lines as JSON (repeatable: the server upserts)."""
         body = b"[" + b",".join(entries) + b"]"
-        self.store.http.send(Request("POST", "metrics", repeatable=True, body=body), _ignore_body)
+        self.store.http.send(Request("POST", "metrics", repeatable=True, query=IDS_ONLY, body=body), _ignore_body)
 
     def _patch(self, state: UploadState) -> None:
         doc = {k: v for k, v in run_document(self.run).items() if k not in PLACED}

@@ -26,7 +26,7 @@ from services.files.config import upload_limits
 from .artifacts import REFS, UPLOADS, ObjectStore, artifact_hooks, make_download
 from .config import tracking_settings
 from .folders import folder_hooks, make_folder
-from .metrics import metric_hooks
+from .metrics import metric_hooks, whole_points
 from .paths import ANONYMOUS, DEFAULT
 from .placement import PLACES, Places, placement_hooks
 from .runs import run_hooks
@@ -56,6 +56,7 @@ async def setup(app: App) -> None:
     schema = load_schema(app.settings.schema_dirs, "metrics")
     metrics.store.options.schema = schema
     metrics.hooks(metric_hooks(app, settings, schema, index))
+    metrics.publish(whole_points(app))
 
     objects = ObjectStore(blobs, await internal_adapter(app, UPLOADS), await internal_adapter(app, REFS))
     artifacts = await use_stored(app, "artifacts", schema="artifacts", indexes=["folder"])

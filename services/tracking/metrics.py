@@ -17,12 +17,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import fastjsonschema
 
 from backend.app import App
+from backend.channels import Channel, Publisher
 from backend.errors import BadRequest, Conflict, FeathersError, Forbidden, MethodNotAllowed, PayloadTooLarge
 from backend.hooks import HookContext, Params
 from backend.query import IdIn, Query
@@ -42,6 +44,7 @@ TYPE_ALIASES = {
 RUNS = "runs"
 MAX_ERRORS = 20
 _WRITTEN = "tracking_points_written"  # the points a create wrote, whole, for the history index
+_WHOLE = "tracking_points_whole"  # id -> whole point, when the answer has fewer fields ($select)
 ATTEMPTS = 5
 
 
@@ -78,6 +81,22 @@ def expand(items: list[Any]) -> list[Any]:
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(f) == b.get(f) for f in ("value", "epoch", "timestamp"))
+
+
+def whole_points(app: App) -> Publisher:
+    """The publisher of ``metrics``: the app's, with each event carrying the whole point even when
+    the caller asked for fewer fields in its answer (``$select[]=_id``)."""
+
+    async def publish(record: Any, ctx: HookContext) -> list[Any]:
+        whole = ctx.params.extra.get(_WHOLE, {}).get(str(record.get("_id")), record) if isinstance(record, dict) \
+            else record
+        base = app.publisher
+        channels = base(whole, ctx) if base is not None else []
+        if inspect.isawaitable(channels):
+            channels = await channels
+        return [Channel(c, whole) if isinstance(c, str) else c for c in channels or ()]
+
+    return publish
 
 
 def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], index: SeriesIndex) -> dict[str, Any]:
@@ -150,7 +169,8 @@ def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], i
             written = new + changed
             break
         ctx.params.extra[_WRITTEN] = written
-        if "$select" in ctx.params.query:
+        if "$select" in ctx.params.query:  # the em client asks for ids only; events carry whole points
+            ctx.params.extra[_WHOLE] = {str(p["_id"]): p for p in written}
             written = store._select(written, store._parse(ctx.params).select)
         ctx.result = written if isinstance(ctx.data, list) else (written[0] if written else by_id.popitem()[1])
 

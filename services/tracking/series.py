@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,13 +26,14 @@ import numpy as np
 
 from backend.errors import Conflict
 from backend.query import And, Cmp, Query
-from backend.storage.base import StorageAdapter
+from backend.storage.base import StorageAdapter, new_id
 
 from .paths import record_id
 
-BLOCK = 4096
+BLOCK = 1024  # points per block: an append rewrites at most one block of this size
 ATTEMPTS = 20
 NO_EPOCH = -1
+CACHED_POINTS = 2_000_000  # points of decoded series kept in memory (the most recently read)
 
 
 def series_id(run: str, kind: str, key: str) -> str:
@@ -101,9 +103,14 @@ def _ordered(steps: np.ndarray, epochs: np.ndarray, values: np.ndarray, timestam
 class SeriesIndex:
     """Blocks of every series in an internal table (see the module docstring)."""
 
-    def __init__(self, adapter: StorageAdapter) -> None:
+    def __init__(self, adapter: StorageAdapter, cached_points: int = CACHED_POINTS) -> None:
         self.adapter = adapter
         self._locks: dict[str, asyncio.Lock] = {}
+        # Decoded series by id, with the write stamp of their last block when read: any append
+        # rewrites the last block (a new stamp), any rebuild every block, in whichever process.
+        self._cache: OrderedDict[str, tuple[str, History, int]] = OrderedDict()
+        self._cached_points = 0
+        self._cache_bound = cached_points
 
     def _range(self, sid: str) -> Query:
         cond = And((Cmp(("_id",), "$gte", f"{sid}000000"), Cmp(("_id",), "$lte", f"{sid}999999")))
@@ -117,21 +124,30 @@ class SeriesIndex:
         by_series: dict[str, list[dict[str, Any]]] = {}
         for p in points:
             by_series.setdefault(series_id(p["run"], p["type"], p["key"]), []).append(p)
-        for sid, rows in by_series.items():
-            lock = self._locks.setdefault(sid, asyncio.Lock())
-            try:
-                async with lock:
-                    await self._append(sid, rows)
-            finally:
-                if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                    self._locks.pop(sid, None)
+        # Side by side: the SQLite writer commits the series' blocks together.
+        await asyncio.gather(*(self._locked_append(sid, rows) for sid, rows in by_series.items()))
+
+    async def _locked_append(self, sid: str, rows: list[dict[str, Any]]) -> None:
+        lock = self._locks.setdefault(sid, asyncio.Lock())
+        try:
+            async with lock:
+                await self._append(sid, rows)
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._locks.pop(sid, None)
+
+    async def _last(self, sid: str) -> dict[str, Any] | None:
+        """The series' last block (only it: appending reads nothing else)."""
+        query = self._range(sid)
+        query.sort, query.limit = [(("_id",), -1)], 1
+        found = await self.adapter._find(query)
+        return found[0] if found else None
 
     async def _append(self, sid: str, rows: list[dict[str, Any]]) -> None:
         for _ in range(ATTEMPTS):
-            blocks = await self._blocks(sid)
-            last = blocks[-1] if blocks else None
+            last = await self._last(sid)
             try:
-                await self._write(sid, last, len(blocks), rows)
+                await self._write(sid, last, 0 if last is None else int(last["block"]) + 1, rows)
                 return
             except Conflict:
                 continue  # another process appended first: read again
@@ -162,15 +178,38 @@ class SeriesIndex:
                 await self.adapter._delete([b["_id"] for b in blocks])
 
     async def history(self, sid: str) -> tuple[History, int]:
-        """The series from its blocks, and how many points the blocks hold (duplicates included)."""
-        blocks = await self._blocks(sid)
-        if not blocks:
+        """The series from its blocks, and how many points the blocks hold (duplicates included).
+
+        Only the last block is read when the series is cached and that block has not changed."""
+        last = await self._last(sid)
+        if last is None:
             return History(np.array([], np.int64), np.array([], np.int64), np.array([], np.float64), []), 0
+        stamp = f"{last['_id']}:{last.get('w')}"
+        cached = self._cache.get(sid)
+        if cached is not None and cached[0] == stamp:
+            self._cache.move_to_end(sid)
+            return cached[1], cached[2]
+        blocks = await self._blocks(sid)
         steps = np.concatenate([_unpack(b["s"], "<i8") for b in blocks])
         epochs = np.concatenate([_unpack(b["e"], "<i8") for b in blocks])
         values = np.concatenate([_unpack(b["v"], "<f8") for b in blocks])
         stamps = [t for b in blocks for t in b["t"]]
-        return _ordered(steps, epochs, values, stamps), len(steps)
+        history, held = _ordered(steps, epochs, values, stamps), len(steps)
+        if blocks[-1]["_id"] == last["_id"] and blocks[-1].get("w") == last.get("w"):
+            self._remember(sid, stamp, history, held)
+        return history, held
+
+    def _remember(self, sid: str, stamp: str, history: History, held: int) -> None:
+        old = self._cache.pop(sid, None)
+        if old is not None:
+            self._cached_points -= len(old[1])
+        if len(history) > self._cache_bound:
+            return
+        self._cache[sid] = (stamp, history, held)
+        self._cached_points += len(history)
+        while self._cached_points > self._cache_bound:
+            _, (_, gone, _) = self._cache.popitem(last=False)
+            self._cached_points -= len(gone)
 
     async def rebuild(self, sid: str, points: list[dict[str, Any]]) -> History:
         """Replace the blocks of ``sid`` by ``points`` (all the series' points)."""
@@ -199,5 +238,5 @@ def _block(sid: str, number: int, before: tuple[np.ndarray, np.ndarray, np.ndarr
     if before is not None:
         steps, epochs = np.concatenate([before[0], steps]), np.concatenate([before[1], epochs])
         values, stamps = np.concatenate([before[2], values]), before[3] + stamps
-    return {"_id": f"{sid}{number:06d}", "series": sid, "block": number, "n": len(steps),
+    return {"_id": f"{sid}{number:06d}", "series": sid, "block": number, "n": len(steps), "w": new_id(),
             "s": _pack(steps, "<i8"), "e": _pack(epochs, "<i8"), "v": _pack(values, "<f8"), "t": stamps}

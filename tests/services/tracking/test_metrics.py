@@ -167,3 +167,19 @@ async def test_marcelle_runs_logs_become_metric_points(tmp_path: Path) -> None:
         got = [(p["type"], p["key"], p["step"], p["value"]) for p in page["data"]]
         assert got == [("train", "accuracy", 0, 0.1), ("train", "accuracy", 1, 0.6), ("train", "loss", 0, 0.9),
                        ("train", "loss", 1, 0.5), ("val", "loss", 0, 1.0)]
+
+
+async def test_an_answer_with_ids_only_still_sends_whole_points_as_events(tmp_path: Path) -> None:
+    async with running(tmp_path) as srv, aiohttp.ClientSession() as s:
+        http = Http(s, srv.url)
+        run = (await new_run(http))["_id"]
+        sio = await SocketClient(srv.url).connect()
+        try:
+            status, answer = await http("POST", "/metrics?$select[]=_id", points(run, 3))
+            assert status == 201 and all(set(p) == {"_id"} for p in answer)
+            events = await sio.wait_events(3)
+            assert sorted(e[1]["step"] for e in events) == [0, 1, 2] and all("value" in e[1] for e in events)
+        finally:
+            await sio.close()
+        status, page = await http("GET", f"/metrics?run={run}&type=train&key=loss&$downsample=10")
+        assert page["total"] == 3  # indexed all the same
