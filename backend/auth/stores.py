@@ -5,6 +5,7 @@ Their names start with ``_``, which no dynamic service name may (so no REST path
 * ``_auth_emails``: one record per registered email, keyed by the email. Inserting one is atomic on
   every adapter (a duplicate key is a Conflict), so two concurrent signups with one email cannot
   both succeed, even across processes, without a unique-index feature in each adapter.
+* ``_auth_usernames``: one record per username, keyed by it, likewise (usernames are unique).
 * ``_auth_revoked``: the ids (``jti``) of access tokens revoked by logout, until they expire.
 """
 
@@ -18,7 +19,7 @@ from ..query import Cmp, Query
 from ..storage import Storage
 from ..storage.base import AdapterOptions, StorageAdapter
 
-EMAILS, REVOKED = "_auth_emails", "_auth_revoked"
+EMAILS, USERNAMES, REVOKED = "_auth_emails", "_auth_usernames", "_auth_revoked"
 STALE_AFTER = 60.0  # seconds after which a claim without its user may be taken over
 
 
@@ -30,36 +31,41 @@ async def internal_adapter(app: Any, name: str) -> StorageAdapter:
     return adapter
 
 
-class EmailClaims:
-    """Which user holds which email (emails compared lowercased)."""
+class Claims:
+    """Which user holds each value of a unique user ``field`` (``email``, ``username``)."""
 
-    def __init__(self, adapter: StorageAdapter, users: StorageAdapter) -> None:
+    def __init__(self, adapter: StorageAdapter, users: StorageAdapter, field: str = "email") -> None:
         self.adapter = adapter
         self.users = users
+        self.field = field
 
-    async def claim(self, email: str, user_id: str) -> None:
-        """Reserve ``email`` for ``user_id``; Conflict (409) when another user has it."""
-        record = {"_id": email, "userId": user_id, "at": time.time()}
+    async def claim(self, value: str, user_id: str) -> None:
+        """Reserve the value ``value`` for ``user_id``; Conflict (409) when another user has it."""
+        record = {"_id": value, "userId": user_id, "at": time.time()}
         try:
             await self.adapter._insert([record])
             return
         except Conflict:
-            held = await self.adapter._get_key(email)
+            held = await self.adapter._get_key(value)
         if held is not None and held.get("userId") == user_id:
             return
-        # A claim is stale when its user is gone or has another email (a crash between the claim
+        # A claim is stale when its user is gone or has another value (a crash between the claim
         # and the user's write), but only once it is old: a fresh one's user may not be written yet.
         owner = await self.users._get_key(str(held.get("userId"))) if held else None
         fresh = held is not None and time.time() - float(held.get("at") or 0) < STALE_AFTER
-        if fresh or (owner is not None and owner.get("email") == email):
-            raise Conflict("A user with this email already exists", errors={"email": "already registered"})
-        await self.adapter._replace(email, record)
+        if fresh or (owner is not None and owner.get(self.field) == value):
+            raise Conflict(f"A user with this {self.field} already exists", errors={self.field: "already registered"})
+        await self.adapter._replace(value, record)
 
-    async def release(self, email: str, user_id: str) -> None:
-        """Give ``email`` back, if ``user_id`` holds it."""
-        held = await self.adapter._get_key(email)
+    async def release(self, value: str, user_id: str) -> None:
+        """Give ``value`` back, if ``user_id`` holds it."""
+        held = await self.adapter._get_key(value)
         if held is not None and held.get("userId") == user_id:
-            await self.adapter._delete([email])
+            await self.adapter._delete([value])
+
+
+class EmailClaims(Claims):
+    """Which user holds which email (emails compared lowercased)."""
 
 
 class Revocations:

@@ -6,6 +6,11 @@ change its own role, nor any attribute a rule refers to (``"$user.team"``, say: 
 read what a team's rules allow by joining it); only admins set those, and only admins choose a
 user's id (an id is an identity: records, tokens and keys name it). ``update`` without a password
 keeps the old one. Removing a user removes its API keys.
+
+Every user has a unique ``username`` (``[a-z0-9][a-z0-9._-]*``, at most 64 characters; not
+``anonymous``, which names callers without a login): the space ``/<username>/`` of its tracking
+folders. Without one, a new user gets its email's local part (made valid, with ``-2``, ``-3``...
+when taken); like ``role``, only admins choose or change it.
 (:func:`backend.auth.setup_auth` announces changes to every process, which refreshes the user's
 connections or, for a removed user, closes them.)
 """
@@ -16,14 +21,15 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..hooks import HookContext
 from ..query import Cmp, Query
 from ..storage.base import new_id
 from .authorize import is_admin
 from .passwords import MAX_PASSWORD
-from .permissions import KEY_OWNER
+from .permissions import ANONYMOUS, KEY_OWNER
 from .protect import hide, refuse_queries_on
+from .stores import USERNAMES, Claims, internal_adapter
 
 if TYPE_CHECKING:
     from .authenticator import Authenticator
@@ -33,6 +39,10 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}")
 SECRET_FIELDS = ("password",)
 _CLAIMED = "plume_claimed_emails"  # (email, user id) claimed by the before hook
 _RELEASE = "plume_release_emails"  # (email, user id) to give back once the change succeeded
+_CLAIMED_NAMES = "plume_claimed_usernames"  # the same for usernames
+_RELEASE_NAMES = "plume_release_usernames"
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+RESERVED_USERNAMES = frozenset({ANONYMOUS})
 
 
 def normalize_email(value: Any) -> str:
@@ -41,6 +51,32 @@ def normalize_email(value: Any) -> str:
     if not EMAIL.fullmatch(email):
         raise BadRequest("Invalid email address", errors={"email": "invalid email"})
     return email
+
+
+def check_username(value: Any) -> str:
+    """``value`` if it is a valid username, else 400."""
+    if not isinstance(value, str) or not USERNAME.fullmatch(value) or value in RESERVED_USERNAMES:
+        raise BadRequest("A username is 1 to 64 characters a-z, 0-9, '.', '_' or '-' (starting with a letter or "
+                         "digit), and not 'anonymous'", errors={"username": "invalid username"})
+    return value
+
+
+def username_base(email: str) -> str:
+    """A valid username made from an email's local part (``Ann.Lee+x@...`` → ``ann.lee-x``)."""
+    base = re.sub(r"[^a-z0-9._-]", "-", email.split("@", 1)[0].lower()).lstrip("._-")[:56] or "user"
+    return base if base not in RESERVED_USERNAMES else f"{base}-user"
+
+
+async def claim_free_username(claims: Claims, base: str, user_id: str) -> str:
+    """Claim ``base``, else ``base-2``, ``base-3``...; returns the username claimed."""
+    for n in range(1, 10_000):
+        candidate = base if n == 1 else f"{base}-{n}"
+        try:
+            await claims.claim(candidate, user_id)
+            return candidate
+        except Conflict:
+            continue
+    raise Conflict(f"No free username like {base!r}")
 
 
 def _check_password(value: Any) -> str:
@@ -54,8 +90,18 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
     """The hook spec of ``users``."""
     claims, passwords = auth.claims, auth.passwords
     roles = auth.policy.assignable_roles
-    # Attributes only admins set: the role, and those the rules bind (a user's id never changes).
-    guarded = ("role", *sorted(auth.policy.bound_attributes - {"role", "_id"}))
+    # Attributes only admins set: the role, the username, and those the rules bind (a user's id
+    # never changes).
+    guarded = ("role", *sorted(auth.policy.bound_attributes - {"role", "_id"} | {"username"}))
+    found: list[Claims] = []
+
+    async def usernames() -> Claims:
+        """The username claims (their table is opened on first use)."""
+        if not found:
+            adapter = await internal_adapter(auth.app, USERNAMES)
+            if not found:
+                found.append(Claims(adapter, auth.users, field="username"))
+        return found[0]
 
     def check_role(role: Any) -> str:
         if role not in roles:
@@ -85,10 +131,18 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
             user_id = str(item.setdefault(id_field, new_id()))
             await claims.claim(item["email"], user_id)
             claimed.append((item["email"], user_id))
+            names = await usernames()
+            if "username" in item:
+                await names.claim(check_username(item["username"]), user_id)
+            else:
+                item["username"] = await claim_free_username(names, username_base(item["email"]), user_id)
+            ctx.params.extra.setdefault(_CLAIMED_NAMES, []).append((item["username"], user_id))
 
     async def release_claims(ctx: HookContext) -> None:
         for email, user_id in ctx.params.extra.pop(_CLAIMED, []):
             await claims.release(email, user_id)
+        for name, user_id in ctx.params.extra.pop(_CLAIMED_NAMES, []):
+            await (await usernames()).release(name, user_id)
 
     async def prepare_change(ctx: HookContext) -> None:
         data = ctx.data
@@ -110,7 +164,14 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
             check_role(data["role"])
         if ctx.method == "update" and current is not None:
             data.setdefault("password", current.get("password"))  # a replace keeps the password...
-            data.setdefault("role", current.get("role"))  # ...and the role
+            data.setdefault("role", current.get("role"))  # ...the role...
+            if current.get("username") is not None:
+                data.setdefault("username", current.get("username"))  # ...and the username
+        if "username" in data and current is not None and data["username"] != current.get("username"):
+            user_id = str(current[ctx.service.store.id_field])
+            await (await usernames()).claim(check_username(data["username"]), user_id)
+            ctx.params.extra[_CLAIMED_NAMES] = [(data["username"], user_id)]
+            ctx.params.extra[_RELEASE_NAMES] = [(current.get("username"), user_id)]
         if "password" in data and data["password"] != (current or {}).get("password"):
             data["password"] = await passwords.hash(_check_password(data["password"]))  # slow: checks first
         if "email" in data:
@@ -125,9 +186,13 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
 
     async def after_change(ctx: HookContext) -> None:
         ctx.params.extra.pop(_CLAIMED, None)  # kept: the change succeeded
+        ctx.params.extra.pop(_CLAIMED_NAMES, None)
         for email, user_id in ctx.params.extra.pop(_RELEASE, []):
             if isinstance(email, str):
                 await claims.release(email, user_id)
+        for name, user_id in ctx.params.extra.pop(_RELEASE_NAMES, []):
+            if isinstance(name, str):
+                await (await usernames()).release(name, user_id)
         if ctx.method == "remove":
             id_field = ctx.service.store.id_field
             for doc in ctx.result if isinstance(ctx.result, list) else [ctx.result]:
@@ -135,6 +200,8 @@ def user_hooks(auth: Authenticator) -> dict[str, Any]:
                     continue
                 if isinstance(doc.get("email"), str):
                     await claims.release(doc["email"], str(doc[id_field]))
+                if isinstance(doc.get("username"), str):
+                    await (await usernames()).release(doc["username"], str(doc[id_field]))
                 await _remove_keys(auth, str(doc[id_field]))
 
     return {
@@ -151,3 +218,16 @@ async def _remove_keys(auth: Authenticator, user_id: str) -> None:
     keys = auth.app.service("api-keys")
     for key in await auth.keys._find(Query(where=Cmp((KEY_OWNER,), "$eq", user_id))):
         await keys.remove(key[auth.keys.id_field])
+
+
+async def backfill_usernames(users: Any, claims: Claims) -> int:
+    """Give users made before usernames existed their username; returns how many got one."""
+    done = 0
+    for user in await users._find(Query()):
+        if isinstance(user.get("username"), str) or not isinstance(user.get("email"), str):
+            continue
+        user_id = str(user[users.id_field])
+        name = await claim_free_username(claims, username_base(user["email"]), user_id)
+        await users._patch([user_id], {"username": name})
+        done += 1
+    return done

@@ -55,7 +55,7 @@ def test_login_reauthenticate_logout(report: dict[str, Any], via: str) -> None:
                                            "rebuiltClass": True}
     assert r["badLogin"]["error"]["name"] == "NotAuthenticated" and r["badLogin"]["error"]["rebuiltClass"]
     assert r["login"] == {"strategy": "local", "userId": ann, "hasToken": True,
-                          "userKeys": ["_id", "createdAt", "email", "role", "updatedAt"]}
+                          "userKeys": ["_id", "createdAt", "email", "role", "updatedAt", "username"]}
     assert r["created"]["userId"] == ann
     assert r["found"]["total"] == 1 and r["found"]["data"][0]["_id"] == r["created"]["_id"]
     assert r["reAuthenticated"] == {"strategy": "jwt", "userId": ann}
