@@ -10,6 +10,14 @@ import pytest
 from backend.pages import static_pages
 from tests.support.inprocess import running
 
+# The dashboard plugin mounts its own pages at "/": these tests mount theirs on a server without it.
+NO_DASHBOARD = "[dashboard]\nenabled = false\n"
+
+
+def data_dir(tmp_path: Path) -> Path:
+    (tmp_path / "data").mkdir(exist_ok=True)
+    return tmp_path / "data"
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
@@ -23,7 +31,7 @@ def site(tmp_path: Path) -> Path:
 
 
 async def test_the_root_page_and_its_files(tmp_path: Path, site: Path) -> None:
-    async with running(tmp_path / "data") as srv, aiohttp.ClientSession() as http:
+    async with running(data_dir(tmp_path), config=NO_DASHBOARD) as srv, aiohttp.ClientSession() as http:
         srv.app.mount("/", static_pages(site))
         srv.app.mount("/_site", static_pages(site))
         async with http.get(f"{srv.url}/") as r:
@@ -46,7 +54,7 @@ async def test_the_root_page_and_its_files(tmp_path: Path, site: Path) -> None:
 
 
 async def test_mount_points_are_checked(tmp_path: Path, site: Path) -> None:
-    async with running(tmp_path / "data") as srv:
+    async with running(data_dir(tmp_path), config=NO_DASHBOARD) as srv:
         for point in ("/runs", "/_", "/_A", "x", "/_a/b"):
             with pytest.raises(ValueError, match="cannot mount"):
                 srv.app.mount(point, static_pages(site))
@@ -56,6 +64,6 @@ async def test_mount_points_are_checked(tmp_path: Path, site: Path) -> None:
 
 
 async def test_without_pages_the_root_is_404(tmp_path: Path) -> None:
-    async with running(tmp_path) as srv, aiohttp.ClientSession() as http:
+    async with running(tmp_path, config=NO_DASHBOARD) as srv, aiohttp.ClientSession() as http:
         async with http.get(f"{srv.url}/") as r:
             assert r.status == 404

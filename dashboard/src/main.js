@@ -79,4 +79,6 @@ function App() {
     </main>`
 }
 
+// The Feathers client, for the browser console (and the tests that listen beside the pages).
+window.plume = { app }
 render(html`<${App} />`, document.getElementById('app'))

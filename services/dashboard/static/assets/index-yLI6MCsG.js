@@ -230,4 +230,4 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
     </header>
     <main id="main" tabindex="-1" ref=${o}>
       ${n.auth&&!i.user?U`<${Il} onLogin=${e=>a({checked:!0,user:e.user})} />`:U`<${Bl} route=${e} info=${n} user=${i.user} />`}
-    </main>`}Bn(U`<${Vl} />`,document.getElementById(`app`));
+    </main>`}window.plume={app:Kt},Bn(U`<${Vl} />`,document.getElementById(`app`));
