@@ -1,0 +1,144 @@
+"""The models, endpoints and jobs pages in chromium, against a real server with the ML stack: a
+Keras upload's conversions going to done and its ONNX download; an endpoint's predict form
+answering what the Python client's ``predict`` answers; a batch job's progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from playwright.sync_api import Browser, expect
+
+from python_client import DataStore, Remote
+from python_client.serving import ModelEndPoint, ModelInferenceJob
+from tests.services.serving import onnx_models
+from tests.support.server import REPO, PlumeProcess
+
+from .browser import screenshot, tab
+
+CONVERSION = 300_000  # ms: a cold conversion worker imports TensorFlow first
+LIVE = 15_000
+LABELS = ["cat", "dog", "cow"]
+KERAS_MODEL = """
+import sys, keras
+from tests.services.conversion.make_models import k3_dense
+k3_dense(keras).save(sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlumeProcess]:
+    with PlumeProcess(tmp_path_factory.mktemp("dashboard-models")) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def store(server: PlumeProcess) -> Iterator[DataStore]:
+    with DataStore(server.url) as s:
+        yield s
+
+
+def keras_file(folder: Path) -> Path:
+    """A small Keras 3 model, saved by a child process (TensorFlow stays out of the test's)."""
+    path = folder / "dense.keras"
+    made = subprocess.run([sys.executable, "-c", KERAS_MODEL, str(path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=240)
+    assert made.returncode == 0, made.stderr[-3000:]
+    return path
+
+
+def png(seed: int) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_keras_upload_converts_live_and_its_onnx_downloads(server: PlumeProcess, store: DataStore,
+                                                              browser: Browser, shots: Path, tmp_path: Path) -> None:
+    model = keras_file(tmp_path)
+    with tab(browser, accept_downloads=True) as t:
+        page = t.page
+        page.goto(server.url + "/#/models")
+        expect(page.get_by_role("heading", name="Keras models", exact=False)).to_be_visible()
+        doc = Remote(server.url, save_format="keras", store=store).upload_keras_model(model, name="dense")
+        row = page.locator(f"#table-keras-models tr[data-model='{doc['_id']}']")
+        expect(row).to_contain_text("dense", timeout=LIVE)  # the new model appears without a reload
+        for fmt in ("tfjs", "onnx"):
+            expect(row.locator(f"li[data-format='{fmt}']")).to_have_attribute("data-status", "done", timeout=CONVERSION)
+        onnx_id = store.service("keras-models").get(doc["_id"])["conversions"]["onnx"]["modelId"]
+        button = row.locator("li[data-format='onnx']").get_by_role("button", name="Download model.onnx")
+        with page.expect_download() as info:
+            button.click()
+        saved = tmp_path / "downloaded.onnx"
+        info.value.save_as(saved)
+        expected = requests.get(f"{server.url}/onnx-models/{onnx_id}/model.onnx", timeout=30)
+        assert expected.status_code == 200 and saved.read_bytes() == expected.content
+        expect(page.locator(f"#table-onnx-models tr[data-model='{onnx_id}']")).to_be_visible()
+        screenshot(page, "models", shots, full_page=True)
+        t.assert_no_console_errors()
+
+
+def test_the_predict_form_answers_what_the_python_client_does(server: PlumeProcess, store: DataStore,
+                                                             browser: Browser, shots: Path, tmp_path: Path) -> None:
+    path = onnx_models.cnn(tmp_path / "cnn.onnx")
+    doc = Remote(server.url, store=store).upload_onnx_model(path, {"labels": LABELS}, name="cnn")
+    endpoint = ModelEndPoint.create(f"onnx-models/{doc['_id']}", "pets", "8x8 pictures", 1, top_n=2, store=store,
+                                    timeout=120)
+    image = tmp_path / "picture.png"
+    image.write_bytes(png(3))
+    expected = endpoint.predict({"features": [image.read_bytes()]})
+    with tab(browser) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/endpoints/pets")
+        expect(page.locator("tr[data-endpoint='pets'] .badge")).to_have_text("ready")
+        form = page.locator("#predict-form")
+        form.get_by_label("image (image)").check()
+        form.locator("input[type=file]").set_input_files(str(image))
+        form.get_by_role("button", name="Predict").click()
+        answer = json.loads(page.locator("#predict-answer").text_content() or "{}")
+        assert answer["predictions"] == [dict(p) for p in expected]
+        top = next(iter(expected[0]))
+        expect(form.locator("[data-instance='0']")).to_contain_text(top)  # the top-N bars
+        screenshot(page, "endpoints", shots, full_page=True)
+
+        # JSON mode: the same answer as the client's for the same pixels.
+        pixels = np.asarray(Image.open(image)).tolist()
+        form.get_by_label("JSON").check()
+        form.get_by_label("Request body").fill(json.dumps({"instances": [{"image": pixels}]}))
+        form.get_by_role("button", name="Predict").click()
+        expect(page.locator("#predict-answer")).to_contain_text(top)
+        answer = json.loads(page.locator("#predict-answer").text_content() or "{}")
+        assert answer["predictions"] == [dict(p) for p in expected]
+        # Bad input: the server's message, not a crash.
+        form.get_by_label("Request body").fill('{"instances": [{"image": [1, 2]}]}')
+        form.get_by_role("button", name="Predict").click()
+        expect(form.get_by_role("alert")).to_contain_text("instance")
+        t.assert_no_console_errors()
+
+
+def test_jobs_show_live_progress(server: PlumeProcess, store: DataStore, browser: Browser, shots: Path,
+                                 tmp_path: Path) -> None:
+    path = onnx_models.mlp(tmp_path / "mlp.onnx")
+    doc = Remote(server.url, store=store).upload_onnx_model(path, name="mlp")
+    ModelEndPoint.create(f"onnx-models/{doc['_id']}", "tabular", "", 1, store=store, timeout=120)
+    with tab(browser) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/jobs")
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        rows = np.random.default_rng(0).normal(size=(500, 4)).tolist()
+        job = ModelInferenceJob.submit("tabular", "nightly", "500 rows", rows, store=store)
+        row = page.locator(f"#jobs-table tr[data-job='{job.model_inference_job_id}']")
+        expect(row.locator(".badge")).to_have_text("done", timeout=LIVE * 4)
+        expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+        expect(row).to_contain_text("500/500")
+        screenshot(page, "jobs", shots)
+        t.assert_no_console_errors()
