@@ -78,7 +78,7 @@ export function RunsPage({ params }) {
     ${error ? html`<p class="error" role="alert">${error.message}</p>` : ''}
     <div class="table-wrap">
       <table id="runs-table" aria-busy=${page ? 'false' : 'true'}>
-        <caption class="muted" style="text-align:left;padding:.3em .6em">${page ? `${total} runs` : 'Loading…'}</caption>
+        <caption class="muted" style="text-align:left;padding:.3em .6em">${page ? `${total} run${total === 1 ? '' : 's'}` : 'Loading…'}</caption>
         <thead><tr>
           <th scope="col"><span class="muted" aria-label="Select">✓</span></th>
           ${COLUMNS.map(([f, label]) => html`<th scope="col" aria-sort=${ariaSort(f)}>

@@ -15,7 +15,7 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
     ${f?U`<p class="error" role="alert">${f.message}</p>`:``}
     <div class="table-wrap">
       <table id="runs-table" aria-busy=${d?`false`:`true`}>
-        <caption class="muted" style="text-align:left;padding:.3em .6em">${d?`${b} runs`:`Loading…`}</caption>
+        <caption class="muted" style="text-align:left;padding:.3em .6em">${d?`${b} run${b===1?``:`s`}`:`Loading…`}</caption>
         <thead><tr>
           <th scope="col"><span class="muted" aria-label="Select">✓</span></th>
           ${zr.map(([e,t])=>U`<th scope="col" aria-sort=${y(e)}>
