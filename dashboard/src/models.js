@@ -1,7 +1,9 @@
 // Models: Marcelle's model services with the server's Keras conversions (live), and the registry.
 import { html, useState } from './html.js'
 import { useLivePage } from './live.js'
-import { ModelFiles, ModelRef } from './files.js'
+import { DownloadButton, ModelFiles, ModelRef } from './files.js'
+import { fileUrl } from './api.js'
+import { href } from './router.js'
 import { date, statusBadge } from './format.js'
 
 const PAGE = 50
@@ -42,28 +44,35 @@ function ModelTable({ path, title, conversions = false }) {
 function Registry() {
   const { page, error } = useLivePage('models', QUERY)
   const [open, setOpen] = useState(null)
-  if (error) return html`<p class="muted">The model registry is not available on this server.</p>`
+  if (error) return html`<p class="muted">The model registry is not available: ${error.message}</p>`
   const rows = page ? page.data : []
   return html`<section aria-labelledby="h-registry">
     <h2 id="h-registry">Registry <span class="muted">${page ? `(${page.total})` : ''}</span></h2>
     ${page && !rows.length ? html`<p class="muted">No registered models.</p>` : html`<div class="table-wrap"><table id="table-registry">
-      <thead><tr><th scope="col">Model</th><th scope="col">Task</th><th scope="col">Labels</th><th scope="col">Published</th><th scope="col">Versions</th></tr></thead>
-      <tbody>${rows.map((m) => html`<tr key=${m._id}>
-        <td>${m.name || m._id}</td><td>${m.task || ''}</td>
-        <td>${(m.labels || []).map((l) => html`<span class="badge">${l}</span> `)}</td>
-        <td>${m.published ? html`<span class="badge s-done">published</span>` : ''}</td>
-        <td><button type="button" aria-expanded=${open === m._id} onClick=${() => setOpen(open === m._id ? null : m._id)}>versions</button>
-          ${open === m._id ? html`<${Versions} model=${m} />` : ''}</td>
-      </tr>`)}</tbody></table></div>`}
+      <thead><tr><th scope="col">Model</th><th scope="col">Task</th><th scope="col">Labels</th><th scope="col">Published</th>
+        <th scope="col">Latest</th><th scope="col">Versions</th></tr></thead>
+      <tbody>${rows.map((m) => html`<tr key=${m._id} data-registry=${m._id}>
+        <td>${m.name || m._id}${m.framework ? html`<div class="muted">${m.framework}</div>` : ''}
+          ${(m.tags || []).map((t) => html`<span class="badge">${t}</span> `)}</td>
+        <td>${m.task ? html`<a href=${href('runs', m.task)}>run</a>` : ''}</td>
+        <td>${Object.keys(m.labels || {}).join(', ')}</td>
+        <td>${m.published ? html`<span class="badge s-done">published</span> <span class="muted">${date(m.publishedAt)}</span>` : 'draft'}</td>
+        <td>${m.version ? `v${m.version}` : ''} ${m.uri && m.uri.startsWith('/') ? html`<${DownloadButton} url=${m.uri}
+          filename=${m.uri.split('/').pop()} label="Download" />` : html`<span class="mono">${m.uri || ''}</span>`}</td>
+        <td><button type="button" aria-expanded=${open === m._id} onClick=${() => setOpen(open === m._id ? null : m._id)}>versions</button></td>
+      </tr>${open === m._id ? html`<tr><td colspan="6"><${Versions} model=${m} /></td></tr>` : ''}`)}</tbody></table></div>`}
   </section>`
 }
 
 function Versions({ model }) {
-  const { page, error } = useLivePage('model-versions', { model: model._id, $limit: PAGE, $sort: { createdAt: -1 } })
+  const { page, error } = useLivePage('model-versions', { model: model._id, $limit: PAGE, $sort: { version: -1 } })
   if (error) return html`<span class="error">${error.message}</span>`
   if (!page) return html`<span class="muted">…</span>`
-  return html`<ul>${page.data.map((v) => html`<li>${v.version ?? v.name ?? v._id} <span class="muted">${date(v.createdAt)}</span>
-    ${v.published ? html` <span class="badge s-done">published</span>` : ''}</li>`)}</ul>`
+  if (!page.data.length) return html`<span class="muted">No versions.</span>`
+  return html`<ul>${page.data.map((v) => html`<li key=${v._id}>v${v.version} <span class="mono">${v.filename || v.uri || ''}</span>
+    <span class="muted">${date(v.createdAt)}</span>
+    ${v.ref ? html` <${DownloadButton} url=${fileUrl('model-versions', v._id, v.filename)} filename=${v.filename} label="Download" />` : ''}
+    ${v.conversions ? html` <${Conversions} doc=${v} />` : ''}</li>`)}</ul>`
 }
 
 export function ModelsPage({ services }) {

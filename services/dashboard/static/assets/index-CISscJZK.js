@@ -135,19 +135,25 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
         <td>${n?U`<${bl} doc=${t} />`:U`<span class="mono">${t.source||t.run||``}</span>`}</td>
         <td><${Kr} path=${e} doc=${t} /></td>
       </tr>`)}</tbody></table></div>`}
-  </section>`}function Sl(){let{page:e,error:t}=yr(`models`,yl),[n,r]=K(null);if(t)return U`<p class="muted">The model registry is not available on this server.</p>`;let i=e?e.data:[];return U`<section aria-labelledby="h-registry">
+  </section>`}function Sl(){let{page:e,error:t}=yr(`models`,yl),[n,r]=K(null);if(t)return U`<p class="muted">The model registry is not available: ${t.message}</p>`;let i=e?e.data:[];return U`<section aria-labelledby="h-registry">
     <h2 id="h-registry">Registry <span class="muted">${e?`(${e.total})`:``}</span></h2>
     ${e&&!i.length?U`<p class="muted">No registered models.</p>`:U`<div class="table-wrap"><table id="table-registry">
-      <thead><tr><th scope="col">Model</th><th scope="col">Task</th><th scope="col">Labels</th><th scope="col">Published</th><th scope="col">Versions</th></tr></thead>
-      <tbody>${i.map(e=>U`<tr key=${e._id}>
-        <td>${e.name||e._id}</td><td>${e.task||``}</td>
-        <td>${(e.labels||[]).map(e=>U`<span class="badge">${e}</span> `)}</td>
-        <td>${e.published?U`<span class="badge s-done">published</span>`:``}</td>
-        <td><button type="button" aria-expanded=${n===e._id} onClick=${()=>r(n===e._id?null:e._id)}>versions</button>
-          ${n===e._id?U`<${Cl} model=${e} />`:``}</td>
-      </tr>`)}</tbody></table></div>`}
-  </section>`}function Cl({model:e}){let{page:t,error:n}=yr(`model-versions`,{model:e._id,$limit:vl,$sort:{createdAt:-1}});return n?U`<span class="error">${n.message}</span>`:t?U`<ul>${t.data.map(e=>U`<li>${e.version??e.name??e._id} <span class="muted">${Cr(e.createdAt)}</span>
-    ${e.published?U` <span class="badge s-done">published</span>`:``}</li>`)}</ul>`:U`<span class="muted">…</span>`}function wl({services:e}){return U`
+      <thead><tr><th scope="col">Model</th><th scope="col">Task</th><th scope="col">Labels</th><th scope="col">Published</th>
+        <th scope="col">Latest</th><th scope="col">Versions</th></tr></thead>
+      <tbody>${i.map(e=>U`<tr key=${e._id} data-registry=${e._id}>
+        <td>${e.name||e._id}${e.framework?U`<div class="muted">${e.framework}</div>`:``}
+          ${(e.tags||[]).map(e=>U`<span class="badge">${e}</span> `)}</td>
+        <td>${e.task?U`<a href=${hr(`runs`,e.task)}>run</a>`:``}</td>
+        <td>${Object.keys(e.labels||{}).join(`, `)}</td>
+        <td>${e.published?U`<span class="badge s-done">published</span> <span class="muted">${Cr(e.publishedAt)}</span>`:`draft`}</td>
+        <td>${e.version?`v${e.version}`:``} ${e.uri&&e.uri.startsWith(`/`)?U`<${Gr} url=${e.uri}
+          filename=${e.uri.split(`/`).pop()} label="Download" />`:U`<span class="mono">${e.uri||``}</span>`}</td>
+        <td><button type="button" aria-expanded=${n===e._id} onClick=${()=>r(n===e._id?null:e._id)}>versions</button></td>
+      </tr>${n===e._id?U`<tr><td colspan="6"><${Cl} model=${e} /></td></tr>`:``}`)}</tbody></table></div>`}
+  </section>`}function Cl({model:e}){let{page:t,error:n}=yr(`model-versions`,{model:e._id,$limit:vl,$sort:{version:-1}});return n?U`<span class="error">${n.message}</span>`:t?t.data.length?U`<ul>${t.data.map(e=>U`<li key=${e._id}>v${e.version} <span class="mono">${e.filename||e.uri||``}</span>
+    <span class="muted">${Cr(e.createdAt)}</span>
+    ${e.ref?U` <${Gr} url=${Zt(`model-versions`,e._id,e.filename)} filename=${e.filename} label="Download" />`:``}
+    ${e.conversions?U` <${bl} doc=${e} />`:``}</li>`)}</ul>`:U`<span class="muted">No versions.</span>`:U`<span class="muted">…</span>`}function wl({services:e}){return U`
     <h1>Models</h1>
     ${(t=>!e||e.includes(t))(`models`)?U`<${Sl} />`:``}
     <${xl} path="keras-models" title="Keras models (converted on the server)" conversions=${!0} />
