@@ -70,7 +70,7 @@ function Versions({ model }) {
   if (!page) return html`<span class="muted">…</span>`
   if (!page.data.length) return html`<span class="muted">No versions.</span>`
   return html`<ul>${page.data.map((v) => html`<li key=${v._id}>v${v.version} <span class="mono">${v.filename || v.uri || ''}</span>
-    <span class="muted">${date(v.createdAt)}</span>
+    ${' '}<span class="muted">${date(v.createdAt)}</span>
     ${v.ref ? html` <${DownloadButton} url=${fileUrl('model-versions', v._id, v.filename)} filename=${v.filename} label="Download" />` : ''}
     ${v.conversions ? html` <${Conversions} doc=${v} />` : ''}</li>`)}</ul>`
 }

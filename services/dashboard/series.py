@@ -8,7 +8,8 @@ create also updates, after its events are out, one record per series it wrote::
     {_id, run, type, key, step, epoch, value, timestamp}      # the point with the highest step
 
 Clients only read it (writes answer 405); its ``created``/``patched`` events tell the dashboard
-of a new curve or a new last value. With authentication on, a record carries its run's owner
+of a new curve or a new last value. Points removed from ``metrics`` move their series' last point
+back (or remove the record when none is left). With authentication on, a record carries its run's owner
 field and ``public`` flag (kept in step when the run's change), so the permission rules that
 decide who reads a run decide who reads its series. Removing a run removes its series. A run
 whose points were written before this service existed is summarised on its first read by run.
@@ -110,6 +111,33 @@ class SeriesSummary:
         for sid, point in last_points(items).items():
             await self.record(sid, point)
 
+    async def refresh(self, run: str, kind: str, key: str) -> None:
+        """Make the series' record show its last remaining point (none left: remove the record)."""
+        metrics = self.app.services.get(METRICS)
+        if metrics is None:
+            return
+        where = And((Cmp(("run",), "$eq", run), Cmp(("type",), "$eq", kind), Cmp(("key",), "$eq", key)))
+        found = await metrics.store._find(Query(where=where, sort=[(("step",), -1)], limit=1))
+        sid = series_record_id(run, kind, key)
+        stored = await self.store._get_key(self.store.key(sid))
+        if not found:
+            if stored is not None:
+                await self.handle.remove(sid)
+            return
+        last = {f: found[0].get(f) for f in LAST_FIELDS}
+        if stored is None:
+            await self.record(sid, {"run": run, "type": kind, "key": key, **last})
+        elif any(stored.get(f) != v for f, v in last.items()):
+            await self.handle.patch(sid, last)
+
+    async def forget_points(self, ctx: HookContext) -> None:
+        """After points are removed (not with their run): their series show what is left."""
+        removed = ctx.result if isinstance(ctx.result, list) else [ctx.result]
+        affected = {(p["run"], p["type"], p["key"]) for p in removed
+                    if isinstance(p, dict) and all(isinstance(p.get(f), str) for f in ("run", "type", "key"))}
+        for run, kind, key in affected:
+            await self.refresh(run, kind, key)
+
     async def follow_run(self, ctx: HookContext) -> None:
         """After a run's patch/update: its series follow a change of owner or public flag."""
         if not self.app.auth_enabled:
@@ -165,7 +193,7 @@ async def setup_series(app: App) -> SeriesSummary:
     summary = SeriesSummary(app, handle)
     handle.hooks({"before": {"find": [summary.backfill], "create": [read_only], "update": [read_only],
                              "patch": [read_only], "remove": [read_only]}})
-    app.service(METRICS).hooks({"around": {"create": [summary.track]}})
+    app.service(METRICS).hooks({"around": {"create": [summary.track]}, "after": {"remove": [summary.forget_points]}})
     app.service(RUNS).hooks({"after": {"patch": [summary.follow_run], "update": [summary.follow_run],
                                        "remove": [summary.drop_run]}})
     return summary

@@ -3,13 +3,15 @@ live rows and curves, comparison, a 100,000-point run, keyboard use, phone width
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from python_client import DataStore
+from python_client import DataStore, FilePart, Remote
+from tests.support.model_files import tiny_onnx
 from tests.support.server import PlumeProcess
 
 from .browser import PHONE, screenshot, tab
@@ -98,6 +100,41 @@ def test_compare_two_runs(server: PlumeProcess, store: DataStore, browser: Brows
         expect(params.locator("tr[data-param='batch']")).to_have_attribute("data-differs", "0")
         expect(params.locator("tr[data-param='lr']")).to_contain_text("≠")
         screenshot(page, "compare", shots, full_page=True)
+        t.assert_no_console_errors()
+
+
+def test_a_run_page_downloads_its_files_and_redraws_its_curves(server: PlumeProcess, store: DataStore,
+                                                               browser: Browser, tmp_path: Path) -> None:
+    model = tmp_path / "checkpoint.onnx"
+    model.write_bytes(tiny_onnx("checkpoint"))
+    checkpoint = Remote(server.url, store=store).upload_onnx_model(model, name="files@1")
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"weights " * 100)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    store.service("artifacts").upload([FilePart.of(weights, field=sha)])
+    artifact = store.service("artifacts").create({"name": "weights", "folder": "default", "objects": [
+        {"path": "ckpt/weights.bin", "size": weights.stat().st_size, "sha256": sha},
+        {"path": "data", "reference": "s3://bucket/data"}]})
+    run = make_run(store, "files", {"lr": 0.5}, [1 / (i + 1) for i in range(30)], checkpoints=[
+        {"id": checkpoint["_id"], "name": "files@1", "service": "onnx-models", "metadata": {"epoch": 1}}],
+        associations={"outputs": [{"kind": "artifact", "id": artifact["_id"], "name": "weights"}]})
+    with tab(browser, accept_downloads=True) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/runs/{run['_id']}")
+        for button, expected in (("Download checkpoint.onnx", model), ("Download weights.bin", weights)):
+            with page.expect_download() as info:
+                page.get_by_role("button", name=button).click()
+            saved = tmp_path / f"saved-{expected.name}"
+            info.value.save_as(saved)
+            assert saved.read_bytes() == expected.read_bytes(), button
+        expect(page.locator(f"[data-artifact='{artifact['_id']}']")).to_contain_text("s3://bucket/data")
+        plot = page.locator("[data-chart='loss'] .plot")
+        expect(plot).to_have_attribute("data-ready", "1")
+        for x in ("epoch", "time", "step"):
+            page.get_by_label("x axis").select_option(x)
+            expect(plot).to_have_attribute("data-view", f"{x}/false/0")
+        page.get_by_label("smoothing").fill("0.6")
+        expect(plot).to_have_attribute("data-view", "step/false/0.6")
         t.assert_no_console_errors()
 
 

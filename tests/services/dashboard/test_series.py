@@ -53,6 +53,12 @@ async def test_series_follow_the_points_written(tmp_path: Path) -> None:
         assert {k: (v["step"], v["value"]) for k, v in found.items()} == {"train/loss": (1, 0.3),
                                                                           "val/loss": (0, 0.6)}
 
+        # Points removed: the series shows the last one left, or goes.
+        await call(http, "DELETE", f"{srv.url}/metrics", params={"run": rid, "type": "train", "step[$gte]": "4"})
+        assert (await series_of(http, srv.url, rid))["train/loss"]["step"] == 3
+        await call(http, "DELETE", f"{srv.url}/metrics", params={"run": rid, "type": "val", "key": "acc"})
+        assert sorted(await series_of(http, srv.url, rid)) == ["train/loss", "val/loss"]
+
         # Clients only read; the series go with their run.
         for method in ("POST", "PATCH", "PUT", "DELETE"):
             sid = series_record_id(rid, "train", "loss")

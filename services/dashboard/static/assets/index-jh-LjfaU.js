@@ -151,7 +151,7 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
         <td><button type="button" aria-expanded=${n===e._id} onClick=${()=>r(n===e._id?null:e._id)}>versions</button></td>
       </tr>${n===e._id?U`<tr><td colspan="6"><${Cl} model=${e} /></td></tr>`:``}`)}</tbody></table></div>`}
   </section>`}function Cl({model:e}){let{page:t,error:n}=yr(`model-versions`,{model:e._id,$limit:vl,$sort:{version:-1}});return n?U`<span class="error">${n.message}</span>`:t?t.data.length?U`<ul>${t.data.map(e=>U`<li key=${e._id}>v${e.version} <span class="mono">${e.filename||e.uri||``}</span>
-    <span class="muted">${Cr(e.createdAt)}</span>
+    ${` `}<span class="muted">${Cr(e.createdAt)}</span>
     ${e.ref?U` <${Gr} url=${Zt(`model-versions`,e._id,e.filename)} filename=${e.filename} label="Download" />`:``}
     ${e.conversions?U` <${bl} doc=${e} />`:``}</li>`)}</ul>`:U`<span class="muted">No versions.</span>`:U`<span class="muted">…</span>`}function wl({services:e}){return U`
     <h1>Models</h1>
