@@ -142,6 +142,9 @@ class SeriesSummary:
         """After a run's patch/update: its series follow a change of owner or public flag."""
         if not self.app.auth_enabled:
             return
+        access_fields = {"public", self.app.owner_field}
+        if ctx.method == "patch" and isinstance(ctx.data, dict) and not access_fields & set(ctx.data):
+            return  # neither changed (an update replaces the whole run: always looked at)
         for run in ctx.result if isinstance(ctx.result, list) else [ctx.result]:
             if not isinstance(run, dict) or run.get("_id") is None:
                 continue
