@@ -26,7 +26,7 @@ function makeOptions(lines, { x, log }, width, onZoom) {
       { label: x, value: x === 'time' ? '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' : (u, v) => num(v) },
       ...lines.map((line, i) => ({
         label: line.label, stroke: cssVar(COLORS[i % COLORS.length]), width: 1.5, spanGaps: true,
-        points: { show: false }, value: (u, v) => num(v),
+        value: (u, v) => num(v), // points drawn by uPlot only where the curve is sparse
       })),
     ],
     cursor: { drag: { x: true, y: false, setScale: true } },
