@@ -10,10 +10,11 @@ from .. import default
 from ..datastore import DataStore
 from . import checks, local
 from .artifact import Artifact
+from .artifact_sync import ArtifactUpload
 from .download import download_artifact, download_run, find_placed
 from .platform_info import git_info, platform_info
 from .run import Run
-from .sync import ArtifactUpload, RunUpload
+from .sync import RunUpload
 
 CONFIG_KEYS = ("name", "hparams", "labels", "description", "auto_upload", "folder", "make_folder", "conflict_strategy")
 
