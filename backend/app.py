@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from .channels import Channel, Connection, Publisher
 from .errors import BadRequest, MethodNotAllowed, NotFound
-from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, invoke, run_hooks
-from .service import ALL_METHODS, MethodSpec
+from .hooks import NOT_SET, HookChain, HookContext, HookRegistry, Params, run_hooks
+from .service import ALL_METHODS, CUSTOM_NAME, METHODS, MethodSpec, custom_method
 from .storage.base import StorageAdapter
 from .storage.names import fold
 
@@ -53,15 +53,13 @@ class Extensions:
 class _MethodPlan:
     """What one call of a method needs, computed once per hook-registry version (not per call)."""
 
-    __slots__ = ("app_version", "bare", "chain", "data_at", "id_at", "own_version", "spec")
+    __slots__ = ("app_version", "chain", "data_at", "id_at", "own_version", "spec")
 
     def __init__(self, spec: MethodSpec, chain: HookChain, app_version: int, own_version: int) -> None:
         self.spec = spec
         self.chain = chain
         self.app_version = app_version
         self.own_version = own_version
-        # Only the event emission hook: the call can skip the chain walk.
-        self.bare = not (chain.around or chain.before or chain.error) and len(chain.after) == 1
         self.id_at = spec.args.index("id") if "id" in spec.args else -1
         self.data_at = spec.args.index("data") if "data" in spec.args else -1
 
@@ -81,9 +79,20 @@ class ServiceHandle:
 
     def replace_service(self, service: Any) -> None:
         """Serve ``service`` at this path from now on (hooks and listeners stay): e.g. a wrapper that
-        adds methods to a stored service (:func:`backend.plugins.with_files`)."""
+        adds methods to a stored service (:func:`backend.plugins.with_files`).
+
+        Besides the standard methods it has, clients may call the custom methods the ``methods``
+        option names (:func:`backend.service.custom_method`); ValueError for a name that is not a
+        plain lowercase-first identifier, a standard method's, or a method the service lacks.
+        """
         self.service = service
         self.methods = frozenset(m for m in ALL_METHODS if callable(getattr(service, m, None)))
+        custom = frozenset(self.options.get("methods", ()))
+        for name in custom:
+            if not CUSTOM_NAME.fullmatch(name) or name in ALL_METHODS or not callable(getattr(service, name, None)):
+                raise ValueError(f"{self.path}: {name!r} cannot be a custom method of this service")
+        #: The service's own custom methods that clients may call (Feathers' ``methods`` option).
+        self.custom = custom
         #: The storage adapter behind the service (None when it is not a stored service).
         self.adapter: StorageAdapter | None = (
             service if isinstance(service, StorageAdapter) else getattr(service, "adapter", None))
@@ -118,7 +127,8 @@ class ServiceHandle:
         app_version, own_version = self.app.registry.version, self.registry.version
         if plan is None or plan.app_version != app_version or plan.own_version != own_version:
             chain = HookChain.compile(self.app.registry, self.registry, method, (self.app.emit_events,))
-            plan = _MethodPlan(ALL_METHODS[method], chain, app_version, own_version)
+            spec = ALL_METHODS[method] if method in ALL_METHODS else custom_method(method)
+            plan = _MethodPlan(spec, chain, app_version, own_version)
             self._plans[method] = plan
         return plan
 
@@ -127,7 +137,7 @@ class ServiceHandle:
         if params is None:
             params = Params()
         ctx = HookContext(self.app, self.path, method, self, params)
-        if method not in self.methods:
+        if method not in self.methods and method not in self.custom:
             ctx.error = MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
             return ctx
         plan = self._plan(method)
@@ -142,21 +152,7 @@ class ServiceHandle:
         if method == "update" and ctx.id is None:
             ctx.error = BadRequest("You can not replace multiple instances. Did you mean 'patch'?")
             return ctx
-        fn = getattr(self.service, method)
-        if plan.bare:
-            # No hooks at all: the method, then event emission (the chain's only after hook), with
-            # the same context states and error capture as run_hooks, without walking empty chains.
-            try:
-                ctx.type = "before"
-                ctx.result = await invoke(ctx, fn, spec.args)
-                ctx.type = "after"
-                if ctx.event is not None:
-                    await self.app.emit_events(ctx)
-            except Exception as exc:
-                ctx.error = exc
-                ctx.type = "error"
-        else:
-            await run_hooks(ctx, plan.chain, fn, spec.args)
+        await run_hooks(ctx, plan.chain, getattr(self.service, method), spec.args)
         if ctx.error is None and ctx.result is NOT_SET:
             ctx.result = None
         return ctx
@@ -167,24 +163,30 @@ class ServiceHandle:
             raise ctx.error
         return ctx.result
 
-    # Internal (server-side) calls: provider None, hooks run, errors raise.
-    async def find(self, params: Params | None = None) -> Any:
-        return await self._run("find", params=params)
 
-    async def get(self, id: Any, params: Params | None = None) -> Any:
-        return await self._run("get", id, params=params)
 
-    async def create(self, data: Any, params: Params | None = None) -> Any:
-        return await self._run("create", data, params=params)
+def _internal_call(spec: MethodSpec) -> Callable[..., Awaitable[Any]]:
+    """``handle.<method>(*args, params=None)`` for one method of the table: a server-side call
+    (provider None) through the hooks, whose error raises. ``params`` may also come last among
+    the positional arguments, as the service methods take it."""
+    arity = len(spec.args)
 
-    async def update(self, id: Any, data: Any, params: Params | None = None) -> Any:
-        return await self._run("update", id, data, params=params)
+    async def call(self: ServiceHandle, *args: Any, params: Params | None = None) -> Any:
+        if len(args) == arity + 1 and params is None:
+            *args, params = args  # type: ignore[assignment]
+        if len(args) > arity:
+            raise TypeError(f"{spec.name}() takes {arity} arguments and params, got {len(args)}")
+        return await self._run(spec.name, *args, params=params)
 
-    async def patch(self, id: Any, data: Any, params: Params | None = None) -> Any:
-        return await self._run("patch", id, data, params=params)
+    call.__name__ = call.__qualname__ = spec.name
+    signature = ", ".join([*spec.args, "params"])
+    call.__doc__ = f"``{spec.name}({signature})`` from the server itself: hooks run, errors raise."
+    return call
 
-    async def remove(self, id: Any, params: Params | None = None) -> Any:
-        return await self._run("remove", id, params=params)
+
+# The six methods come from the one method table (backend.service), like the transports' routes.
+for _spec in METHODS.values():
+    setattr(ServiceHandle, _spec.name, _internal_call(_spec))
 
 
 class App:
@@ -217,6 +219,8 @@ class App:
         self.events_leave_process = False
         # May refuse a caller the creation of a dynamic service (authentication: anonymous callers).
         self.creation_guard: Callable[[str, Params], Awaitable[None]] | None = None
+        #: Static pages by mount point (``/`` or ``/_<name>``): see :mod:`backend.pages`.
+        self.mounts: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ services
     async def use(self, path: str, service: Any, options: Mapping[str, Any] | None = None) -> ServiceHandle:
@@ -236,6 +240,15 @@ class App:
         if self.started and hasattr(service, "setup"):
             await service.setup(self, path)
         return handle
+
+    def mount(self, point: str, pages: Any) -> None:
+        """Serve ``pages`` (:func:`backend.pages.static_pages`) at ``point``: ``/`` (the root page)
+        or ``/_<name>`` (its files); ValueError for any other point or one taken."""
+        from .pages import MOUNT
+
+        if not MOUNT.fullmatch(point) or point in self.mounts:
+            raise ValueError(f"cannot mount pages at {point!r} (use '/' or '/_<name>', once)")
+        self.mounts[point] = pages
 
     def service(self, path: str) -> ServiceHandle:
         """The registered service at ``path`` (NotFound when there is none)."""

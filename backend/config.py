@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .resources import resource_dir
 from .storage.base import AdapterOptions, Paginate
 
 MB = 1024 * 1024
-BUILTIN_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+BUILTIN_SCHEMAS = resource_dir("schemas")
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,7 @@ class Settings:
     data_dir: Path = Path("./data")
     database: str = ""  # empty: sqlite:///<data_dir>/plume.sqlite3
     services: str | list[str] = "*"  # dynamic-service whitelist
+    dynamic_services: str = "on"  # [services] dynamic: services made on first use "on" | "warn" | "off"
     max_body: int = 10 * MB
     max_response: int = 32 * MB  # bytes of records one find answers (a page is cut short past it)
     max_pending: int = 32 * MB  # bytes of events waiting for one socket.io client (else disconnected)
@@ -68,11 +70,13 @@ _SCALARS: dict[str, type] = {"host": str, "port": int, "database": str, "max_bod
                              "header_timeout": float, "body_timeout": float, "max_connections": int}
 _POSITIVE = ("max_body", "max_response", "max_pending", "header_timeout", "body_timeout")
 _PATHS = ("data_dir", "schemas_dir")
+DYNAMIC_MODES = ("on", "warn", "off")
 _ENV = {"host": "PLUME_HOST", "port": "PLUME_PORT", "database": "PLUME_DATABASE", "data_dir": "PLUME_DATA_DIR",
         "services": "PLUME_SERVICES", "max_body": "PLUME_MAX_BODY", "redis": "PLUME_REDIS",
         "log_level": "PLUME_LOG_LEVEL", "schemas_dir": "PLUME_SCHEMAS_DIR", "max_response": "PLUME_MAX_RESPONSE",
         "max_pending": "PLUME_MAX_PENDING", "header_timeout": "PLUME_HEADER_TIMEOUT",
-        "body_timeout": "PLUME_BODY_TIMEOUT", "max_connections": "PLUME_MAX_CONNECTIONS"}
+        "body_timeout": "PLUME_BODY_TIMEOUT", "max_connections": "PLUME_MAX_CONNECTIONS",
+        "dynamic_services": "PLUME_DYNAMIC_SERVICES"}
 # Options of plugin tables that may come from the environment (secrets stay out of config files).
 _SECTION_ENV = {"PLUME_AUTH_ENABLED": ("authentication", "enabled"), "PLUME_AUTH_SECRET": ("authentication", "secret"),
                 "PLUME_AUTH_TRUST_FORWARDED_FOR": ("authentication", "trust_forwarded_for")}
@@ -127,6 +131,13 @@ def _convert(key: str, value: Any, origin: str) -> Any:
             raise ValueError("must be \"*\" or a list of service names")
         if key == "cors":
             return [value] if isinstance(value, str) else [str(v) for v in value]
+        if key == "dynamic_services":
+            mode = value
+            if isinstance(value, bool) or value in ("true", "false"):  # TOML booleans, or their text
+                mode = "on" if str(value).lower() == "true" else "off"
+            if not isinstance(mode, str) or mode not in DYNAMIC_MODES:
+                raise ValueError(f"must be \"on\", \"warn\" or \"off\", not {value!r}")
+            return mode
         kind = _SCALARS[key]
         if kind in (int, float):
             if isinstance(value, bool) or (kind is int and isinstance(value, float)):
@@ -171,7 +182,7 @@ def load_settings(
             if key == "services" and isinstance(value, Mapping):
                 _read_service_tables(settings, value, origin)
                 continue
-            if key in _SCALARS or key in _PATHS or key in ("services", "cors"):
+            if key in _SCALARS or key in _PATHS or key in ("services", "cors", "dynamic_services"):
                 setattr(settings, key, _convert(key, value, origin))
             elif isinstance(value, Mapping):
                 # A plugin's table ([authentication], [uploads]...): kept as it is, checked by the
@@ -185,13 +196,19 @@ def load_settings(
 
 
 def _read_service_tables(settings: Settings, tables: Mapping[str, Any], origin: str) -> None:
-    """``[services.<name>]`` option tables; ``allow`` inside ``[services]`` is the whitelist.
+    """``[services.<name>]`` option tables; ``allow`` inside ``[services]`` is the whitelist and
+    ``dynamic`` what happens to a service called before it exists (see :data:`DYNAMIC_MODES`).
 
     (TOML cannot hold both ``services = "*"`` and ``[services.x]`` tables, hence ``allow``.)
     """
     for name, opts in tables.items():
         if name == "allow":
             settings.services = _convert("services", opts, origin)
+        elif name == "dynamic" and not isinstance(opts, Mapping):  # a table would be a service's options
+            try:
+                settings.dynamic_services = _convert("dynamic_services", opts, origin)
+            except ConfigError as exc:
+                raise ConfigError(str(exc).replace("dynamic_services", "services.dynamic", 1)) from None
         elif isinstance(opts, Mapping):
             settings.service_options[name] = {**settings.service_options.get(name, {}), **opts}
         else:

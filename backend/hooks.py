@@ -51,6 +51,8 @@ class Params:
     headers: Mapping[str, str] = field(default_factory=dict)
     # REST query values arrive as strings and must be coerced by the service.
     query_is_text: bool = False
+    # Values the REST path carries besides the service path (``POST /<path>/<id>/<custom method>``).
+    route: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -35,3 +36,29 @@ class RateLimitedLog:
             message += f" (and {skipped} more like it in the last {self.every:g} s)"
         self.logger.warning(message, *args)
         return True
+
+
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line or a terminal: a password in it is replaced by ``***``
+    (``mongodb://ann:secret@db/plume`` → ``mongodb://ann:***@db/plume``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
+def database_label(url: str) -> str:
+    """The database URL as people should read it: a SQLite file by its absolute path (``./data``
+    is relative to wherever the server started), never a password."""
+    if url.startswith("sqlite:"):
+        from .storage import sqlite_path
+
+        path = sqlite_path(url)
+        if path != ":memory:":
+            return f"sqlite:///{Path(path).resolve().as_posix()}"
+    return safe_url(url)

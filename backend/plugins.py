@@ -26,6 +26,7 @@ imported stops the server with the reason. Other packages add plugins through th
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import logging
 import re
@@ -46,7 +47,8 @@ from .storage.names import fold
 
 log = logging.getLogger(__name__)
 ENTRY_POINTS = "plume.plugins"
-BUILTIN = ("backend.auth", "services.runs", "services.models", "services.assets", "services.tracking")
+BUILTIN = ("backend.auth", "services.runs", "services.models", "services.assets", "services.serving",
+           "services.tracking")
 #: The name of a service a client may create by calling it (``services = "*"``).
 DYNAMIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
 CORE_SECTIONS = frozenset({"storage"})  # tables read by the core itself
@@ -114,7 +116,12 @@ def with_files(handle: ServiceHandle, upload: Callable[..., Awaitable[Any]],
 
 def dynamic_services(app: App, storage: Storage) -> Callable[[str], Awaitable[Any]]:
     """``App.service_factory`` for services made on first use: a stored service for any allowed
-    :data:`DYNAMIC_NAME` that no registered or stored service's name is confusable with."""
+    :data:`DYNAMIC_NAME` that no registered or stored service's name is confusable with.
+
+    ``[services] dynamic`` decides what happens to a name nobody declared (no records stored under
+    it, and no ``allow`` list naming it): ``"on"`` creates it, ``"warn"`` creates it with a WARNING
+    naming it (and the close name it may be a typo of), ``"off"`` answers 404.
+    """
     settings: Settings = app.settings
 
     async def factory(path: str) -> Any:
@@ -128,9 +135,21 @@ def dynamic_services(app: App, storage: Storage) -> Callable[[str], Awaitable[An
         other = next((name for name in stored if fold(name) == fold(path) and name != path), None)
         if other is not None:
             raise NotFound(f"Service '{path}' not found (did you mean '{other}'?)")
+        if settings.dynamic_services != "on" and allowed == "*" and path not in stored:
+            hint = did_you_mean(path, [*app.services, *stored])
+            if settings.dynamic_services == "off":
+                raise NotFound(f"Service '{path}' not found{hint}: this server creates no service on first use")
+            log.warning("service '%s' created on first use%s", path, hint)
         return (await use_stored(app, path)).service
 
     return factory
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'runs'?)`` when one of ``names`` is close to ``name`` (a typo), else ``""``."""
+    candidates = sorted({n for n in names if n != name and DYNAMIC_NAME.fullmatch(n)})
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # ------------------------------------------------------------------------------- finding plugins

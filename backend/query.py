@@ -19,7 +19,10 @@ from qs_codec import DecodeOptions
 from .errors import BadRequest
 
 FILTERS = frozenset({"$limit", "$skip", "$sort", "$select", "$or", "$and", "$distinct"})
-OPERATORS = frozenset({"$in", "$nin", "$lt", "$lte", "$gt", "$gte", "$ne", "$not"})
+OPERATOR_LIST = ("$in", "$nin", "$lt", "$lte", "$gt", "$gte", "$ne", "$not")
+OPERATORS = frozenset(OPERATOR_LIST)
+#: Operator names without their ``$`` (``age[gt]=30``): a sub-document key that is one is a mistake.
+BARE_OPERATORS = frozenset(op[1:] for op in OPERATOR_LIST)
 RANGE_OPS = frozenset({"$lt", "$lte", "$gt", "$gte"})
 MAX_DEPTH = 8  # nesting of $or/$and/$not and sub-documents in a JSON (socket.io) query
 MAX_CONDITIONS = 500
@@ -250,6 +253,9 @@ class _Builder:
                 else:
                     raise BadRequest(f"Invalid query parameter {op}")
             return items[0] if len(items) == 1 else And(tuple(items))
+        bare = next((k for k in keys if k in BARE_OPERATORS), None)
+        if bare is not None:
+            raise _bare_operator(path, bare)
         if any(isinstance(k, str) and k.startswith("$") for k in keys):
             raise BadRequest(f"Cannot mix operators and fields under '{'.'.join(path)}'")
         # A plain sub-document ({a: {b: 1}}, as qs makes from a[b]=1) means the dotted paths.
@@ -272,6 +278,17 @@ class _Builder:
             else:
                 items.append(self.field(split_path(key), value, depth + 1))
         return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def _bare_operator(path: tuple[str, ...], name: str) -> BadRequest:
+    """The error of ``age[gt]=30`` (``{"age": {"gt": 30}}``): an operator without its ``$``.
+
+    Such a key would otherwise match a sub-field ``gt`` that no record has, and answer nothing
+    without a word; the dotted name (``age.gt``) still matches a sub-field of that name."""
+    field = ".".join(path)
+    return BadRequest(f"'{field}[{name}]' is not a query operator: operators start with $, as in {field}[${name}] "
+                      f"(allowed: {', '.join(OPERATOR_LIST)}); to match a field '{name}' inside '{field}', "
+                      f"write {field}.{name}", errors={field: f"unknown operator '{name}' (did you mean '${name}'?)"})
 
 
 def _fit(value: int) -> int | float:

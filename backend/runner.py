@@ -18,6 +18,7 @@ from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_urldispatcher import PlainResource
 
+from . import fastpaths
 from .errors import ERRORS, BadRequest, FeathersError, GeneralError
 from .limits import ConnectionClock, Limits, Sweeper, default_max_connections, raise_file_limit, refuse
 from .transports.common import dumps
@@ -149,9 +150,12 @@ def limits_of(web_app: web.Application) -> Limits:
     return Limits(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout, max_connections=cap)
 
 
-def _dispatcher(web_app: web.Application) -> Handler:
-    """The request handler: the router's (``web_app._handle``), or a shortcut to the catch-all."""
+def _dispatcher(web_app: web.Application, fast: bool = fastpaths.ENABLED) -> Handler:
+    """The request handler: the router's (``web_app._handle``, what aiohttp itself serves), or
+    with ``fast`` (:mod:`backend.fastpaths`) a shortcut to the catch-all."""
     routed: Handler = web_app._handle
+    if not fast:
+        return routed
     plain: set[str] = set()
     catch_all: Handler | None = None
     resources = list(web_app.router.resources())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,6 +46,17 @@ CUSTOM_METHODS: dict[str, MethodSpec] = {
     "download": MethodSpec("download", ("id", "data"), "GET", "yes", 200, None),
 }
 ALL_METHODS: dict[str, MethodSpec] = {**METHODS, **CUSTOM_METHODS}
+#: What a service-declared custom method may be called (Feathers' ``methods`` option).
+CUSTOM_NAME = re.compile(r"[a-z][A-Za-z0-9]{0,63}")
+
+
+def custom_method(name: str) -> MethodSpec:
+    """The spec of a service's own custom method ``name``, declared with the ``methods`` option of
+    :meth:`backend.app.App.use` (as in Feathers v5): ``method(data, params)``, reached over REST as
+    ``POST /<path>`` with the header ``X-Service-Method: <name>`` (or ``POST /<path>/<id>/<name>``,
+    the id given as ``params.route["id"]``) and over socket.io as ``emit(name, path, data, query)``.
+    It answers 200 and emits no event."""
+    return MethodSpec(name, ("data",), "POST", "no", 200, None)
 
 EVENTS: tuple[str, ...] = tuple(m.event for m in METHODS.values() if m.event)
 

@@ -362,7 +362,7 @@ def main() -> None:
     for op, p, f, cpu in rows:
         print(f"{op:<30}{p:>14.0f}{f:>16.0f}{p / f:>8.2f}  {'OK' if p >= f else 'MISSED':<15}{cpu}")
     if baseline_lines:
-        print("floors under Plume's get (same loads, a constant record; python-socketio is ARCHITECTURE's choice):")
+        print("floors under Plume's get (same loads, a constant record; python-socketio is Plume's library):")
         print("\n".join(baseline_lines))
     for line in big_lines:
         print(line)

@@ -91,3 +91,27 @@ async def test_a_plugin_refusing_its_table_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^plugin assets: \[assets\] extensions"):
         async with running(tmp_path, config="[assets]\nextensions = 3\n"):
             pass
+
+
+@pytest.mark.parametrize(("text", "env", "mode"), [
+    ("", {}, "on"),
+    ('[services]\ndynamic = "warn"\n', {}, "warn"),
+    ("[services]\ndynamic = false\nallow = ['a']\n", {}, "off"),
+    ("[services]\ndynamic = true\n", {}, "on"),
+    ("", {"PLUME_DYNAMIC_SERVICES": "off"}, "off"),
+    ('[services]\ndynamic = "warn"\n', {"PLUME_DYNAMIC_SERVICES": "on"}, "on"),
+])
+def test_dynamic_services_setting(tmp_path: Path, text: str, env: dict[str, str], mode: str) -> None:
+    cfg = tmp_path / "plume.toml"
+    cfg.write_text(text)
+    assert load_settings(cfg, environ=env).dynamic_services == mode
+
+
+def test_bad_dynamic_services_setting(tmp_path: Path) -> None:
+    cfg = tmp_path / "plume.toml"
+    cfg.write_text('[services]\ndynamic = "maybe"\n')
+    with pytest.raises(ConfigError, match=r"^services\.dynamic \(from .*\): must be \"on\", \"warn\" or \"off\", "
+                                          r"not 'maybe'$"):
+        load_settings(cfg, environ={})
+    cfg.write_text("[services.dynamic]\npaginate = false\n")  # a table: the options of a service named so
+    assert load_settings(cfg, environ={}).service_options == {"dynamic": {"paginate": False}}

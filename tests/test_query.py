@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from backend.errors import BadRequest
 from backend.query import And, Cmp, Not, Or, parse, parse_query_string, split_path
+from tests.conformance.clients import CallError, SocketClient
+from tests.support.inprocess import Running
 
 
 def test_encoded_and_unencoded_brackets_parse_alike() -> None:
@@ -65,3 +68,42 @@ def test_nesting_is_bounded() -> None:
         q = {"$or": [q]}
     with pytest.raises(BadRequest):
         parse(q)
+
+
+AGE_GT = ("'age[gt]' is not a query operator: operators start with $, as in age[$gt] (allowed: $in, $nin, $lt, "
+          "$lte, $gt, $gte, $ne, $not); to match a field 'gt' inside 'age', write age.gt")
+
+
+@pytest.mark.parametrize("query", [{"age": {"gt": "30"}}, {"age": {"$gt": "1", "lt": "9"}}, {"a": {"b": {"in": "1"}}},
+                                   {"age": {"$not": {"ne": "3"}}}])
+def test_an_operator_without_its_dollar_is_refused(query: dict) -> None:
+    with pytest.raises(BadRequest, match="is not a query operator") as refused:
+        parse(query, text=True)
+    assert refused.value.errors is not None
+
+
+def test_sub_fields_that_are_not_operator_names_still_match() -> None:
+    assert parse({"meta": {"gte_count": "3", "note": "x"}}).where == And((Cmp(("meta", "gte_count"), "$eq", "3"),
+                                                                          Cmp(("meta", "note"), "$eq", "x")))
+    assert parse({"age.gt": 30}).where == Cmp(("age", "gt"), "$eq", 30)  # the dotted name reaches a field 'gt'
+
+
+async def test_the_mistake_is_a_400_over_both_transports(server: Running) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.url}/people", json={"name": "Ann", "age": 31, "meta": {"gt": 1}}) as r:
+            assert r.status == 201
+        async with http.get(f"{server.url}/people?age[gt]=30") as r:
+            body = await r.json()
+            assert r.status == 400 and body["name"] == "BadRequest" and body["message"] == AGE_GT
+            assert body["errors"] == {"age": "unknown operator 'gt' (did you mean '$gt'?)"}
+        async with http.get(f"{server.url}/people?age[$gt]=30&meta.gt=1") as r:
+            assert r.status == 200 and [p["name"] for p in (await r.json())["data"]] == ["Ann"]
+    sockets = await SocketClient(server.url).connect()
+    try:
+        with pytest.raises(CallError) as refused:
+            await sockets.call("find", "people", {"age": {"gt": 30}})
+        assert refused.value.code == 400 and refused.value.payload["message"] == AGE_GT
+        page = await sockets.call("find", "people", {"meta.gt": 1, "age": {"$gte": 31}})
+        assert [p["name"] for p in page["data"]] == ["Ann"]
+    finally:
+        await sockets.close()

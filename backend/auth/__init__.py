@@ -57,7 +57,7 @@ async def setup_auth(app: App, settings: AuthSettings) -> Authenticator:
     if settings.default_role not in policy.assignable_roles:
         raise ConfigError(f"[authentication] default_role {settings.default_role!r} is not a role "
                           f"({', '.join(policy.assignable_roles)})")
-    auth = Authenticator(app, settings, policy)
+    auth = app.extensions.add(Authenticator, Authenticator(app, settings, policy))
     users = await use_stored(app, "users", schema="users", indexes=["email"])
     if users.store.id_field != "_id":
         raise ConfigError("[services.users] id: the users service keeps the id field _id")

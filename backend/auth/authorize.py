@@ -78,6 +78,12 @@ def _either(a: Decision, b: Decision) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"$or": parts}  # type: ignore[return-value]
 
 
+def custom_action(handle: Any, method: str) -> str:
+    """The action a custom method needs: the service's ``method_actions`` option says (e.g.
+    ``{"predict": "get"}``); "create" when it does not."""
+    return str(handle.options.get("method_actions", {}).get(method, "create"))
+
+
 def authorize_hooks(policy: Policy) -> dict[str, Any]:
     """The app-level hook spec enforcing ``policy``."""
 
@@ -86,12 +92,16 @@ def authorize_hooks(policy: Policy) -> dict[str, Any]:
         if p.provider is None or ctx.path == AUTH_PATH or ctx.method in ctx.service.options.get("public_methods", ()):
             return
         user, role = p.user, caller_role(p.user)
-        action = METHOD_ACTIONS.get(ctx.method, ctx.method)
+        custom = ctx.method in ctx.service.custom
+        action = (custom_action(ctx.service, ctx.method) if custom
+                  else METHOD_ACTIONS.get(ctx.method, ctx.method))
         decision = policy.decide(role, user, ctx.path, action)
         if not decision.allowed:
             raise denied(user, action, ctx.path)
-        if ctx.method in METHOD_ACTIONS:
-            return  # files: the services check the documents (a download reads through ``get``)
+        if custom or ctx.method in METHOD_ACTIONS:
+            # Files and custom methods: the service checks the documents it touches (a download
+            # reads through ``get``, with the caller's params).
+            return
         if ctx.service.adapter is None:
             # Rules are enforced as queries, which only storage adapters run; a custom service is
             # either open to the caller as a whole or closed.

@@ -39,13 +39,19 @@ class MemoryStorage(Storage):
         return MemoryAdapter(name, options)
 
 
+def sqlite_path(url: str) -> str:
+    """The file of a ``sqlite:///path`` URL (``sqlite:////abs/path`` for an absolute one), or
+    ``:memory:``."""
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
+    return path or ":memory:"
+
+
 class SqliteStorage(Storage):
     def __init__(self, url: str) -> None:
         from .sqlite_db import SqliteDatabase
 
         self.url = url
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
-        self.db = SqliteDatabase(path or ":memory:")
+        self.db = SqliteDatabase(sqlite_path(url))
 
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:
         from .sqlite import SqliteAdapter

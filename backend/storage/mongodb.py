@@ -21,6 +21,7 @@ from bson.errors import InvalidDocument
 from pymongo import ReturnDocument
 from pymongo.errors import (
     BulkWriteError,
+    ConfigurationError,
     ConnectionFailure,
     DocumentTooLarge,
     DuplicateKeyError,
@@ -98,7 +99,10 @@ class MongoStorage(Storage):
             options: dict[str, Any] = {}
             if "serverselectiontimeoutms" not in {k.lower() for k in parse_qs(parsed.query)}:
                 options["serverSelectionTimeoutMS"] = timeout_ms
-            self.client = AsyncIOMotorClient(url, **options)
+            try:
+                self.client = AsyncIOMotorClient(url, **options)
+            except ConfigurationError as exc:  # InvalidURI and friends: a URL to fix, not a crash
+                raise ValueError(f"invalid MongoDB URL: {exc}") from None
         self.db = self.client[db_name]
 
     def adapter(self, name: str, options: AdapterOptions) -> StorageAdapter:

@@ -97,7 +97,7 @@ class SqliteAdapter(StorageAdapter):
                 raise TooBigInline
             return orjson.loads(row[1])  # type: ignore[no-any-return]
 
-        found = db.read_inline(run, budget=False)  # one index lookup: no work budget needed
+        found = db.read_first(run, budget=False)  # one index lookup: no work budget needed
         return await db.read(run) if found is ON_THREAD else found  # type: ignore[return-value]
 
     async def _count(self, where: Cond) -> int:

@@ -1,12 +1,15 @@
 """One SQLite file shared by every service: one writer thread, thread-local readers.
 
-The event loop never touches the disk. Writes queue to a single writer thread which runs every
+Writes never run on the event loop. They queue to a single writer thread which runs every
 job waiting in the queue inside one ``BEGIN IMMEDIATE`` transaction (group commit). Should one
 job fail (a duplicate id, say), the batch rolls back and runs again with each job in its own
 savepoint, so that the failure does not undo the others; a job acts only through its connection,
 so running it twice is harmless. Reads run
 on a small pool of threads, each with its own read-only connection; WAL lets them run beside the
-writer. Several processes may share the file: a busy writer makes the others wait (busy timeout).
+writer. One exception, a fast path (:mod:`backend.fastpaths`): small, indexed reads run on the
+event loop's own read-only connection, with a budget of SQLite work that sends any longer read
+to a thread (:meth:`SqliteDatabase.read_bounded`); they read pages SQLite mostly has in its cache.
+Several processes may share the file: a busy writer makes the others wait (busy timeout).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .. import fastpaths
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -197,10 +202,15 @@ class SqliteDatabase:
         lock (busy timeout 0): a read that finds the file busy (another process recovering or
         checkpointing it) goes to a reader thread, which may wait.
         """
-        value = self.read_inline(fn)
+        value = self.read_first(fn)
         if value is ON_THREAD:
             return await self.read(fn)
         return value  # type: ignore[return-value]
+
+    def read_first(self, fn: Callable[[sqlite3.Connection], T], *, budget: bool = True) -> T | _OnThread:
+        """:meth:`read_inline` on the fast path; :data:`ON_THREAD` (run it with :meth:`read`)
+        when ``PLUME_FAST_PATHS=0``."""
+        return self.read_inline(fn, budget=budget) if fastpaths.ENABLED else ON_THREAD
 
     def read_inline(self, fn: Callable[[sqlite3.Connection], T], *, budget: bool = True) -> T | _OnThread:
         """The inline half of :meth:`read_bounded`: ``fn``'s result, or :data:`ON_THREAD` when the

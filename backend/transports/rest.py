@@ -28,7 +28,7 @@ from ..errors import (
 from ..hooks import HookContext, Params
 from ..logs import RateLimitedLog
 from ..query import parse_query_string
-from ..service import CUSTOM_METHODS, REST_ROUTES
+from ..service import ALL_METHODS, CUSTOM_METHODS, REST_ROUTES, MethodSpec, custom_method
 from ..uploads import Download
 from .common import dumps, js_falsy, loads
 from .ranges import CORS_KEY, serve_download
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 gone_log = RateLimitedLog(__name__, every=60.0)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY_VERBS = ("POST", "PUT", "PATCH")
+SERVICE_METHOD = "X-Service-Method"  # names the custom method a POST calls (Feathers)
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -217,15 +218,19 @@ class RestTransport:
             if cut >= 0:
                 raw = raw[:cut]
             segments = [unquote(s) if "%" in s else s for s in raw.split("/") if s]
+            if self.app.mounts and (not segments or segments[0][:1] == "_"):
+                return await self.page(request, segments)
             if not segments:
                 raise NotFound("Page not found: /")
             handle, rest = self.registered(segments) or await self.create_service(segments, request)
             verb = request.method.upper()
             if len(rest) > 2:
                 raise NotFound(f"Page not found: {raw}")
-            if len(rest) == 2 or (rest == ["upload"] and verb == "POST" and "upload" in handle.methods):
+            custom = self.custom_method(request, handle, rest) if verb == "POST" else None
+            if custom is None and (len(rest) == 2 or (rest == ["upload"] and verb == "POST"
+                                                        and "upload" in handle.methods)):
                 return await self.transfer(request, handle, rest)
-            method = REST_ROUTES.get(("GET" if verb == "HEAD" else verb, bool(rest)))
+            method = custom or REST_ROUTES.get(("GET" if verb == "HEAD" else verb, bool(rest)))
             if method is None:
                 raise MethodNotAllowed(f"Method `{verb}` is not supported by this endpoint.")
             params = self.params(request, None if cut >= 0 else "")  # no "?": no query to decode
@@ -236,7 +241,11 @@ class RestTransport:
                 except ConnectionResetError:
                     raise client_gone(request) from None
                 data = loads(body) if body.strip() else {}
-            if not method.args:
+            if custom is not None:
+                if rest:
+                    params.route["id"] = rest[0]
+                ctx = await handle.call(custom.name, data, params=params)
+            elif not method.args:
                 ctx = await handle.call(method.name, params=params)
             elif method.args == ("id",):
                 ctx = await handle.call(method.name, rest[0] if rest else None, params=params)
@@ -247,6 +256,20 @@ class RestTransport:
             return self.respond(ctx, method.status)
         except Exception as exc:
             return failure_response(request, exc)
+
+    @staticmethod
+    def custom_method(request: web.Request, handle: ServiceHandle, rest: list[str]) -> MethodSpec | None:
+        """The custom method a ``POST`` calls: ``X-Service-Method: <name>`` on ``/<path>``, or the
+        last segment of ``/<path>/<id>/<name>`` (None when it calls none). 405 when the service
+        has no such custom method."""
+        name = request.headers.get(SERVICE_METHOD) if not rest else (rest[1] if len(rest) == 2 else None)
+        if name is None:
+            return None
+        if name not in handle.custom:
+            if len(rest) == 2 and name not in ALL_METHODS:
+                return None  # /<path>/<id>/<filename>: the transfer route answers
+            raise MethodNotAllowed(f"Method `{name[:64]}` is not supported by this endpoint.")
+        return custom_method(name)
 
     def respond(self, ctx: HookContext, status: int) -> web.Response:
         """The answer to a call: its result as JSON (``status``, or 204 when empty), or its error."""
@@ -264,6 +287,18 @@ class RestTransport:
             log.error("result of %s.%s is not JSON", ctx.path, ctx.method)
             return error_response(GeneralError("Result is not serialisable"))
         return web.Response(status=ctx.status_code or status, body=body, headers=JSON_HEADERS)
+
+    async def page(self, request: web.Request, segments: list[str]) -> web.StreamResponse:
+        """``GET /`` or ``GET /_<name>/<file>`` from the pages a plugin mounted (backend.pages)."""
+        pages = self.app.mounts.get("/" + segments[0] if segments else "/")
+        if pages is None or (not segments and len(request.raw_path.split("?")[0]) > 1):
+            raise NotFound(f"Page not found: {request.path[:200]}")
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"Method `{request.method}` is not supported by this endpoint.")
+        found = await pages("/".join(segments[1:]))
+        if found is None:
+            raise NotFound(f"Page not found: {request.path[:200]}")
+        return await serve_download(request, found)
 
     async def transfer(self, request: web.Request, handle: ServiceHandle, rest: list[str]) -> web.StreamResponse:
         """``POST /<path>/upload`` and ``GET|HEAD /<path>/<id>/<filename>``."""

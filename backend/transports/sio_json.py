@@ -5,10 +5,13 @@ and the packet class (python-socketio's ``serializer`` extension point) that use
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import orjson
 from socketio import packet
+
+from .. import fastpaths
 
 INVALID_EVENT = "plume:invalid-json"
 
@@ -41,6 +44,8 @@ class FeathersPacket(packet.Packet):  # type: ignore[misc]
     showed in the socket.io profile for records and pages. Same answer, one loop, no recursion.
     """
 
+    json = sys.modules[__name__]  # this module's dumps/loads, for socket.io packets only
+
     def decode(self, encoded_packet: Any) -> int:
         count = super().decode(encoded_packet)
         if self.packet_type in (packet.EVENT, packet.BINARY_EVENT) and not (
@@ -48,20 +53,22 @@ class FeathersPacket(packet.Packet):  # type: ignore[misc]
             self.data = [INVALID_EVENT, "Invalid message: an event is [name, ...arguments] with a string name"]
         return count  # type: ignore[no-any-return]
 
-    @classmethod
-    def data_is_binary(cls, data: Any) -> bool:
-        stack = [data]
-        while stack:
-            value = stack.pop()
-            if type(value) in _PLAIN:  # most values: one set lookup
-                continue
-            if isinstance(value, (bytes, bytearray)):
-                return True
-            if isinstance(value, list):
-                stack.extend(value)
-            elif isinstance(value, dict):
-                stack.extend(value.values())
-        return False
+    if fastpaths.ENABLED:  # else python-socketio's own test
+
+        @classmethod
+        def data_is_binary(cls, data: Any) -> bool:
+            stack = [data]
+            while stack:
+                value = stack.pop()
+                if type(value) in _PLAIN:  # most values: one set lookup
+                    continue
+                if isinstance(value, (bytes, bytearray)):
+                    return True
+                if isinstance(value, list):
+                    stack.extend(value)
+                elif isinstance(value, dict):
+                    stack.extend(value.values())
+            return False
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

@@ -14,11 +14,12 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from .. import fastpaths
 from ..app import App
 from ..channels import Connection
 from ..errors import BadRequest, FeathersError, GeneralError, MethodNotAllowed, convert
 from ..hooks import Params
-from ..service import METHODS
+from ..service import CUSTOM_NAME, METHODS, custom_method
 from . import sio_json
 from .common import check_depth
 from .sio_limits import ClientFaultLog, bound_pending
@@ -64,19 +65,18 @@ class SocketIOTransport:
             max_http_buffer_size=max_message,
             logger=CLIENT_FAULTS,
             engineio_logger=CLIENT_FAULTS,
+            # The codec is FeathersPacket's own (python-socketio's json= option would also give it
+            # to engine.io, whose packets need a codec that raises on text that is not JSON).
             serializer=sio_json.FeathersPacket,
-            json=sio_json,
         )
-        # The codec as python-socketio's default serializer would have it: on its Packet class too
-        # (``json=`` now sets it on FeathersPacket only), for any client in this process.
-        socketio.packet.Packet.json = sio_json
-        _without_deflate(self.sio)
+        _plume_websockets(self.sio, compress=not fastpaths.ENABLED)
         bound_pending(self.sio.eio, max_pending)
-        # The rooms of the in-process manager (python-socketio drops a room when it empties): an
-        # event for rooms nobody is in is skipped before python-socketio builds its packet. None
-        # with a pub/sub manager, which must always publish for the other processes.
+        # Fast path: the rooms of the in-process manager (python-socketio drops a room when it
+        # empties): an event for rooms nobody is in is skipped before python-socketio builds its
+        # packet. None with a pub/sub manager, which must always publish for the other processes.
         self._local_rooms: dict[str, Any] | None = (
-            self.sio.manager.rooms if type(self.sio.manager) is socketio.AsyncManager else None)
+            self.sio.manager.rooms if fastpaths.ENABLED and type(self.sio.manager) is socketio.AsyncManager
+            else None)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self.sio.on("*", self.on_call)
@@ -84,15 +84,28 @@ class SocketIOTransport:
         if manager is not None:
             app.set_signal_fanout(self.fan_out_signal)
             app.events_leave_process = True
+            # python-socketio subscribes to Redis on the first socket.io connection; signals
+            # (App.signal) must also reach a process that no client is connected to.
+            self.sio.manager_initialized = True
+            self.sio.manager.initialize()
 
     def attach(self, web_app: web.Application, wrap: Callable[[Handler], Handler] | None = None) -> None:
         """Serve ``/socket.io/`` (Engine.IO's GET, POST and OPTIONS), each through ``wrap`` when given."""
-        handler: Handler = self.sio.handle_request
+        handler: Handler = self.handle
         if wrap is not None:
             handler = wrap(handler)
         # python-engineio's aiohttp driver adds these same three routes to the bare handler.
         for verb in ("GET", "POST", "OPTIONS"):
             web_app.router.add_route(verb, "/socket.io/", handler)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One engine.io HTTP request (long-polling, or the websocket upgrade)."""
+        resp = await self.sio.handle_request(request)
+        if not isinstance(resp, web.StreamResponse):
+            # python-engineio answers a websocket request that lacks "Connection: Upgrade" with
+            # its packet list instead of a response.
+            raise BadRequest("Invalid websocket upgrade")
+        return resp  # type: ignore[no-any-return]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         sio = self.sio
@@ -131,17 +144,21 @@ class SocketIOTransport:
 
     async def _call(self, method: str, sid: str, args: tuple[Any, ...]) -> Any:
         spec = METHODS.get(method)
-        if spec is None:
-            if method == sio_json.INVALID_EVENT:
-                raise BadRequest(str(args[0]) if args else "Invalid message")
-            raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+        if spec is None and method == sio_json.INVALID_EVENT:
+            raise BadRequest(str(args[0]) if args else "Invalid message")
+        if spec is None and not CUSTOM_NAME.fullmatch(method):
+            raise MethodNotAllowed(f"Method `{method[:64]}` is not supported by this endpoint.")
         if not args or not isinstance(args[0], str):
             raise BadRequest("The first argument must be a service path")
         path = args[0]
         given = len(args) - 1  # arguments after the path: the method's, then the query
-        if given > spec.arity:
+        if given > (spec or custom_method(method)).arity:
             raise BadRequest(f"Too many arguments for '{method}' method")
         handle = self.app.services.get(path) or await self.app.resolve(path, self._caller(sid))
+        if spec is None:  # a custom method, when the service declares it
+            if method not in handle.custom:
+                raise MethodNotAllowed(f"Method `{method}` is not supported by this endpoint.")
+            spec = custom_method(method)
         names = spec.args
         values = [args[i + 1] if i < given else None for i in range(len(names))]  # missing ones are null
         query = (args[len(names) + 1] if given > len(names) else None) or {}
@@ -186,22 +203,25 @@ class SocketIOTransport:
         await self.sio.emit(SIGNAL_EVENT, message, to=SIGNAL_EVENT)
 
 
-def _without_deflate(sio: socketio.AsyncServer) -> None:
-    """Serve websockets without permessage-deflate, as Node's socket.io server does by default.
+def _plume_websockets(sio: socketio.AsyncServer, *, compress: bool) -> None:
+    """Serve websockets through python-engineio's aiohttp driver subclassed, so that:
 
-    Feathers messages are small JSON frames: compressing each costs more CPU than it saves on a
-    LAN, and it was a top item of the socket.io profile. python-engineio hardcodes aiohttp's
-    default (compress on) in its driver, so use a subclass of that driver.
+    * the engine.io socket knows its TCP transport, to cut off a client that does not read
+      (:mod:`.sio_limits`);
+    * a frame engine.io cannot decode is one warning line, not a traceback;
+    * on the fast path (``compress=False``), without permessage-deflate, as Node's socket.io
+      server serves them by default: Feathers messages are small JSON frames, and compressing
+      each cost more CPU than it saved on a LAN (a top item of the socket.io profile);
+      python-engineio hardcodes aiohttp's default (compress on) in its driver.
     """
     from engineio.async_drivers.aiohttp import WebSocket
 
-    class PlainWebSocket(WebSocket):  # type: ignore[misc]
+    class PlumeWebSocket(WebSocket):  # type: ignore[misc]
         async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
             request = environ["aiohttp.request"]
-            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
+            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress)
             await self._sock.prepare(request)
-            # The engine.io socket (whose handler this is) may have to cut the connection short
-            # (sio_limits: a client that does not read).
+            # The engine.io socket (whose handler this is) may have to cut the connection short.
             self.handler.__self__.plume_transport = request.transport
             self.environ = environ
             try:
@@ -219,4 +239,4 @@ def _without_deflate(sio: socketio.AsyncServer) -> None:
             else:
                 await self._sock.send_str(message)
 
-    sio.eio._async = {**sio.eio._async, "websocket": PlainWebSocket}
+    sio.eio._async = {**sio.eio._async, "websocket": PlumeWebSocket}

@@ -1,4 +1,5 @@
-"""Assets (PROTOCOL §4): ``POST /assets/upload``, ``GET /assets/<folderid>/<filename>``, ``/assets`` documents.
+"""Assets (README: "Models, assets and server-side conversion"): ``POST /assets/upload``,
+``GET /assets/<folderid>/<filename>``, and the ``/assets`` documents.
 
 The field name of each part is the stored file's name and its extension must be whitelisted
 (``[assets] extensions``, default jpg, jpeg, png, wav). The reply maps each part's original file

@@ -14,7 +14,18 @@ import aiohttp
 import jwt
 import pytest
 
-from tests.auth.support import OK, PASSWORD, SECRET, AuthRestClient, auth_server, client_as, outcome, socket_as
+from tests.auth.support import (
+    OK,
+    PASSWORD,
+    SECRET,
+    Actor,
+    AuthRestClient,
+    auth_server,
+    client_as,
+    login,
+    outcome,
+    socket_as,
+)
 from tests.conformance.clients import SocketClient
 
 
@@ -186,14 +197,17 @@ async def test_expired_token_disconnects_the_socket(tmp_path: Path) -> None:
 [authentication]
 enabled = true
 secret = "{SECRET}"
-token_lifetime = 2
+token_lifetime = 4
 """
     async with auth_server(tmp_path, config=config) as (srv, actors):
-        client = await socket_as(srv.url, actors["editorA"])
+        # A token of its own, fresh: making the other users may have taken a while on a busy machine.
+        fresh = await login(srv.url, "editora@example.org")
+        actor = Actor("editorA", actors["editorA"].user, fresh["accessToken"])
+        client = await socket_as(srv.url, actor)
         try:
             assert client.sio.connected
-            await _wait_disconnected(client, timeout=6)
-            assert (await get_status(srv.url, f"Bearer {actors['editorA'].token}"))[0] == 401
+            await _wait_disconnected(client, timeout=30)
+            assert (await get_status(srv.url, f"Bearer {actor.token}"))[0] == 401
         finally:
             await client.close()
 

@@ -14,17 +14,25 @@ LISTENERS = ("anonymous", "viewer", "editorA", "editorB", "admin")
 EVERYBODY = set(LISTENERS)
 
 
+BARRIER = "barrier"  # a service whose public records every listener hears of
+
+
 def seen(client: SocketClient) -> list[tuple[str, str]]:
-    """(event, record id) pairs a connection received, in order."""
-    return [(event, data.get("_id")) for event, data in client.events if event != "init"]
+    """(event, record id) pairs a connection received, in order (barrier events left out)."""
+    return [(event, data.get("_id")) for event, data in client.events
+            if event != "init" and not event.startswith(f"{BARRIER} ")]
 
 
-async def settle(clients: dict[str, SocketClient], total: int, timeout: float = 5.0) -> None:
+async def settle(srv: Any, clients: dict[str, SocketClient], timeout: float = 10.0) -> None:
+    """Make one more write that every listener may see and wait until each has its event: events
+    reach a connection in order, so any event sent to it before (a leak included) is in by then."""
+    mark = await (await srv.app.resolve(BARRIER)).create({"public": True})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while sum(len(seen(c)) for c in clients.values()) < total and loop.time() < deadline:
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.2)  # anything extra (a leak) arrives too
+    for name, client in clients.items():
+        while not any(e == f"{BARRIER} created" and d.get("_id") == mark["_id"] for e, d in client.events):
+            assert loop.time() < deadline, f"{name} never heard the barrier"
+            await asyncio.sleep(0.01)
 
 
 async def test_events_per_connection(tmp_path: Path) -> None:
@@ -54,7 +62,7 @@ async def test_events_per_connection(tmp_path: Path) -> None:
             await write(a_rest, "remove", "notes", private["_id"], to=EVERYBODY)
             await write(admin_rest, "create", "notes", {"userId": actors["viewer"].id, "public": False},
                         to={"viewer", "admin"})
-            await settle(listeners, sum(len(v) for v in expected.values()))
+            await settle(srv, listeners)
             for name, client in listeners.items():
                 assert [e for e in seen(client) if e[0].startswith("notes ")] == expected[name], name
         finally:
@@ -77,8 +85,9 @@ async def test_user_and_key_events_stay_private(tmp_path: Path) -> None:
             assert code == OK and key["key"].startswith("plume_")
             await outcome(listeners["viewer"], "create", "authentication",
                           {"strategy": "jwt", "accessToken": actors["viewer"].token})
-            await settle(listeners, 4)
-            got = {n: [(e, d) for e, d in c.events if e != "init"] for n, c in listeners.items()}
+            await settle(srv, listeners)
+            got = {n: [(e, d) for e, d in c.events if e != "init" and not e.startswith(BARRIER)]
+                   for n, c in listeners.items()}
             assert [e for e, _ in got["editorB"]] == ["users patched"]
             assert [e for e, _ in got["editorA"]] == ["api-keys created"]
             assert sorted(e for e, _ in got["admin"]) == ["api-keys created", "users patched"]
@@ -102,12 +111,12 @@ async def test_role_change_moves_live_connections(tmp_path: Path) -> None:
         try:
             svc = srv.app.service("notes")
             await svc.create({"userId": actors["editorA"].id, "public": False, "step": 1})
-            await asyncio.sleep(0.2)
+            await settle(srv, {"viewer": viewer})
             assert seen(viewer) == []
+            # The role change reaches the connection before the patch answers.
             assert (await outcome(admin, "patch", "users", actors["viewer"].id, {"role": "admin"}))[0] == OK
-            await asyncio.sleep(0.2)
             note = await svc.create({"userId": actors["editorA"].id, "public": False, "step": 2})
-            await asyncio.sleep(0.2)
+            await settle(srv, {"viewer": viewer})
             assert ("notes created", note["_id"]) in seen(viewer)
             # and the connection's calls run with the new role
             code, page = await outcome(viewer, "find", "notes", {})
@@ -135,11 +144,12 @@ async def test_selected_writes_still_reach_the_right_connections(tmp_path: Path)
             code, public = await outcome(a, "patch", "notes", private["_id"], {"public": True, "n": 2},
                                          {"$select": ["n"]})
             assert code == OK and public == {"_id": private["_id"], "n": 2}
-            await settle(listeners, 7)
+            await settle(srv, listeners)
             for name, client in listeners.items():
                 want = [("notes created", private["_id"])] if name in ("editorA", "admin") else []
                 assert seen(client) == [*want, ("notes patched", private["_id"])], name
-            assert all(set(d) == {"_id", "n"} for c in listeners.values() for e, d in c.events if e != "init")
+            assert all(set(d) == {"_id", "n"} for c in listeners.values() for e, d in c.events
+                       if e != "init" and not e.startswith(BARRIER))
         finally:
             for client in listeners.values():
                 await client.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -44,6 +45,13 @@ async def _closed(client: SocketClient, timeout: float = 5.0) -> bool:
     return not client.sio.connected
 
 
+async def until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 async def _scenario(url_a: str, url_b: str) -> None:
     ann, bob = await _signup(url_a, "ann"), await _signup(url_b, "bob")
     ann_on_a, bob_on_a = await socket_as(url_a, ann), await socket_as(url_a, bob)
@@ -52,9 +60,16 @@ async def _scenario(url_a: str, url_b: str) -> None:
         # a private write on B reaches its owner on A, not the other user on A
         code, note = await outcome(ann_b, "create", "notes", {"public": False})
         assert code == OK
-        await asyncio.sleep(0.5)
-        assert [(e, d["_id"]) for e, d in ann_on_a.events if e == "notes created"] == [("notes created", note["_id"])]
-        assert [e for e, _ in bob_on_a.events if e.startswith("notes")] == []
+        # Then a public note both may see, from the same process: once each has its event, any
+        # event sent before it (the private one, leaked) has arrived too.
+        code, public = await outcome(ann_b, "create", "notes", {"public": True})
+        assert code == OK
+        for client in (ann_on_a, bob_on_a):
+            await until(lambda c=client: any(d.get("_id") == public["_id"] for _, d in c.events))
+        assert [(e, d["_id"]) for e, d in ann_on_a.events if e == "notes created"] == [
+            ("notes created", note["_id"]), ("notes created", public["_id"])]
+        assert [(e, d["_id"]) for e, d in bob_on_a.events if e.startswith("notes")] == [
+            ("notes created", public["_id"])]
         # logging out on B closes the connection that uses the same token on A
         assert (await outcome(ann_b, "remove", "authentication", None))[0] == OK
         assert await _closed(ann_on_a)

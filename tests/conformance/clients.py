@@ -93,15 +93,19 @@ class SocketClient:
         payload = ack[0] if isinstance(ack, tuple) else ack
         raise CallError(payload)
 
-    async def wait_events(self, count: int, timeout: float = 5.0) -> list[tuple[str, Any]]:
-        """Wait until at least ``count`` events arrived (then a short grace for extras)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len([e for e in self.events if e[0] != "init"]) < count:
-            if asyncio.get_running_loop().time() > deadline:
-                break
+    async def wait_events(self, count: int, timeout: float = 10.0) -> list[tuple[str, Any]]:
+        """The events received (``init`` aside) once at least ``count`` have arrived; an
+        AssertionError when they have not after ``timeout`` seconds.
+
+        To show that an event did *not* come, make one more write this connection may see and
+        wait for its event: events arrive in order, so a stray one would be in the list before it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(received := [e for e in self.events if e[0] != "init"]) < count:
+            assert loop.time() < deadline, f"{len(received)} of {count} events after {timeout} s: {received}"
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
-        return [e for e in self.events if e[0] != "init"]
+        return received
 
     async def close(self) -> None:
         await self.sio.disconnect()

@@ -110,9 +110,24 @@ async function main() {
   report.socket = await exercise(socketApp, 'socket');
   // Expected events: 3 created, 1 updated, 4 patched, 3 removed per transport.
   await waitFor(() => events.length >= 22, 10000);
-  await new Promise((resolve) => setTimeout(resolve, 500)); // catch duplicates arriving late
-  report.events = events;
+  // A duplicate arriving late would come before the event of one more, permitted write: wait for
+  // that one, then every event that came before it is in the report.
+  const sentinel = await restApp.service(MULTI).create({ sentinel: true });
+  await waitFor(() => events.some((e) => e.data && e.data._id === sentinel._id), 10000);
+  report.events = events.filter((e) => !(e.data && e.data._id === sentinel._id));
+  report.sentinelSeen = events.length - report.events.length;
   socket.close();
+
+  // The client's default transports: long-polling first, then the upgrade to a websocket.
+  const upgrading = io(url, { forceNew: true });
+  const upgradingApp = feathers().configure(socketio(upgrading, { timeout: 10000 }));
+  const upgraded = new Promise((resolve) => upgrading.io.on('open', () => upgrading.io.engine.on('upgrade', resolve)));
+  await Promise.race([upgraded, new Promise((resolve) => setTimeout(resolve, 10000))]); // fails below if never
+  report.upgrade = {
+    transport: upgrading.io.engine.transport.name,
+    found: (await upgradingApp.service(MULTI).find({ query: { $limit: 1 } })).limit,
+  };
+  upgrading.close();
   process.stdout.write(JSON.stringify(report));
 }
 

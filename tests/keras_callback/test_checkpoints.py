@@ -45,7 +45,11 @@ async def test_tfjs_checkpoints_and_realtime_events(server: Running, tmp_path: P
         await runs.on("patched", lambda run: events.append(("patched", (run["status"], run.get("epoch")))))
         await listener.service("tfjs-models").on("created", lambda doc: events.append(("model", doc["name"])))
         result = await train_async(server.url, tmp_path, "--format", "tfjs", "--flush-each-epoch")
-        await asyncio.sleep(0.2)  # the last events may still be on their way
+        # The run's last patch (success) is its last event: wait for it rather than for a while.
+        deadline = asyncio.get_running_loop().time() + 30
+        while ("patched", ("success", 3)) not in events:
+            assert asyncio.get_running_loop().time() < deadline, events
+            await asyncio.sleep(0.01)
     run_dir = Path(result["run_dir"])
     store = AsyncDataStore(server.url)
     try:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from python_client import DataStore, Writer
 from python_client.ids import object_id
-from tests.support.server import REPO, PlumeProcess, free_port
-
-
-def plume(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "backend.cli", *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+from tests.support.cli import plume
+from tests.support.server import PlumeProcess, free_port
 
 
 def offline_run(base: Path, name: str) -> Path:

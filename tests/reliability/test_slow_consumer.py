@@ -17,21 +17,11 @@ import socketio
 
 from backend.transports.sio_limits import PendingQueue
 from backend.web import SOCKETIO_KEY
+from tests.support.engineio import raw_socket
 from tests.support.inprocess import Running, running
 
 LIMIT = 1024 * 1024
 RECORD = "x" * 64 * 1024
-
-
-async def stalled_client(http: aiohttp.ClientSession, url: str) -> aiohttp.ClientWebSocketResponse:
-    """A socket.io connection that is open and then never reads again."""
-    ws = await http.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket")
-    opened = await ws.receive_str()
-    assert opened.startswith("0")
-    await ws.send_str("40")  # socket.io CONNECT to namespace /
-    while not (await ws.receive_str()).startswith("40"):
-        pass
-    return ws
 
 
 def pending(srv: Running) -> list[int]:
@@ -48,7 +38,7 @@ async def test_a_client_that_never_reads_is_disconnected_and_memory_stays_bounde
         seen: list[str] = []
         reader.on("blobs created", lambda rec: seen.append(rec["_id"]))
         await reader.connect(srv.url, transports=["websocket"])
-        ws = await stalled_client(http, srv.url)
+        ws = await raw_socket(http, srv.url)  # and then it never reads again
         while len(srv.app.connections) < 2:
             await asyncio.sleep(0.01)
         stalled_sid = next(sid for sid in srv.app.connections if sid != reader.get_sid())

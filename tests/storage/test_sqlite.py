@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend import fastpaths
 from backend.errors import Conflict
 from backend.hooks import Params
 from backend.storage import SqliteStorage
@@ -76,7 +77,8 @@ async def test_small_reads_repeated_stay_on_the_loop(adapter) -> None:  # type: 
     for i in range(3000):
         page = await adapter.find(Params(query={"i": i % 500}))
         assert len(page) == 1
-    assert calls == []
+    # PLUME_FAST_PATHS=0 turns the inline reads off: then every read goes to a reader thread.
+    assert calls == ([] if fastpaths.ENABLED else ["thread"] * 3000)
 
 
 async def test_reads_on_the_loop_never_wait_for_a_lock(adapter) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +97,8 @@ async def test_reads_on_the_loop_never_wait_for_a_lock(adapter) -> None:  # type
         return "ok"
 
     assert await adapter.db.read_bounded(fn) == "ok"
-    assert calls == [(True, 0), (False, BUSY_TIMEOUT_MS)]
+    on_thread = (False, BUSY_TIMEOUT_MS)
+    assert calls == ([(True, 0), on_thread] if fastpaths.ENABLED else [on_thread])
 
 
 async def test_a_batch_rerun_after_a_failure_applies_each_write_once(tmp_path: Path) -> None:
@@ -149,8 +152,8 @@ async def test_reads_on_the_loop_see_every_write_awaited_before_them(tmp_path: P
 
     try:
         await asyncio.gather(*(writer(w) for w in range(8)))
-        conn, _ = mine.db._local.loop
-        assert not conn.in_transaction  # no read snapshot is left open on the loop's connection
+        conns = [mine.db._local.loop[0]] if fastpaths.ENABLED else mine.db._reader_conns
+        assert not any(c.in_transaction for c in conns)  # no read snapshot is left open
     finally:
         await here.close()
         await there.close()
@@ -161,15 +164,17 @@ async def test_no_read_transaction_outlives_its_read(adapter) -> None:  # type: 
     the WAL. (Holding the loop's snapshot for a whole loop iteration saved two fcntl calls per read
     but let the WAL grow 3x under constant reads; the WAL's size itself depends on timing, so this
     checks the cause.)"""
-    conn = None
+    reads = 0
     open_after_read = 0
 
     async def reader() -> None:
-        nonlocal conn, open_after_read
+        nonlocal reads, open_after_read
         for _ in range(300):
             await adapter.find(Params(query={"$limit": 5}))
-            conn = conn or adapter.db._local.loop[0]
-            open_after_read += conn.in_transaction
+            # The loop's connection (fast path) and the reader threads' (every read without it).
+            conns = [adapter.db._local.loop[0]] if fastpaths.ENABLED else list(adapter.db._reader_conns)
+            reads += 1
+            open_after_read += sum(c.in_transaction for c in conns)
             await asyncio.sleep(0)
 
     async def writer() -> None:
@@ -177,7 +182,7 @@ async def test_no_read_transaction_outlives_its_read(adapter) -> None:  # type: 
             await adapter.create({"blob": "x" * 2000, "i": i}, Params())
 
     await asyncio.gather(*(reader() for _ in range(4)), writer())
-    assert conn is not None and open_after_read == 0
+    assert reads == 1200 and open_after_read == 0
 
 
 async def test_patch_sql_does_not_grow_with_field_names(adapter) -> None:  # type: ignore[no-untyped-def]

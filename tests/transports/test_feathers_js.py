@@ -124,7 +124,13 @@ def test_each_event_once_with_payload(report: dict[str, Any], via: str) -> None:
 
 def test_no_extra_events(report: dict[str, Any]) -> None:
     expected = expected_events(report["rest"]) + expected_events(report["socket"])
+    assert report["sentinelSeen"] == 1  # the write after them all was heard, once
     assert len(report["events"]) == len(expected) == 22
+
+
+def test_the_default_client_upgrades_from_polling_to_websocket(report: dict[str, Any]) -> None:
+    """socket.io-client's default: long-polling, then an upgrade (the probe must be answered)."""
+    assert report["upgrade"] == {"transport": "websocket", "found": 1}
 
 
 def test_marcelle_unencoded_query_string(srv: PlumeProcess) -> None:

@@ -1,4 +1,4 @@
-"""``plume sync <run dir>...``: send runs kept on disk to a backend (``backend/cli.py`` dispatches here).
+"""``plume sync <run dir>...``: send runs kept on disk to a backend (:mod:`python_client.cli` dispatches here).
 
 A run directory holds ``run_data.json`` (written by a Writer / KerasCallback, or by Marcelle's
 package); a folder of run directories (``marcelle-logs``) syncs each of them. A run that cannot be
@@ -14,17 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import PlumeError
-from .failures import explain
-from .reconcile import SyncReport
-from .remote import Remote
-from .rundir import RUN_FILE
-from .uploader import Uploader
+from ..errors import PlumeError
+from ..failures import explain
+from ..reconcile import SyncReport
+from ..remote import Remote
+from ..rundir import RUN_FILE
+from ..uploader import Uploader
 
 DEFAULT_URL = "http://localhost:3030"
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``plume sync``."""
     parser = argparse.ArgumentParser(prog="plume sync", description=(
         "Upload training runs kept on disk to a Plume backend, idempotently: the backend ends with "
         "the documents a connected run would have made, and a second sync sends nothing."))
@@ -67,7 +68,7 @@ def describe(name: str, report: SyncReport) -> str:
 
 def sync_main(argv: list[str] | None = None) -> int:
     """Entry point of ``plume sync``."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     runs = run_directories(args.runs)
     if not runs:
         print(f"plume sync: no run directory (with {RUN_FILE}) in {', '.join(map(str, args.runs))}", file=sys.stderr)

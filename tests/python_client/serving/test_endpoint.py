@@ -1,0 +1,94 @@
+"""SBrain's ``ModelEndPoint`` and ``ModelInferenceJob`` against a real server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+import python_client
+from python_client.errors import Conflict, NotFound
+from python_client.serving import ModelEndPoint, ModelInferenceJob
+
+TOLERANCE = 1e-5
+
+
+def run(path: Path, feeds: dict[str, Any]) -> list[np.ndarray]:
+    return ort.InferenceSession(str(path)).run(None, feeds)  # type: ignore[no-any-return]
+
+
+def test_lookup_search_predict_shutdown(served: dict[str, Any]) -> None:
+    files = served["files"]
+    mlp = ModelEndPoint.lookup("mlp")
+    assert (mlp.name, mlp.status, mlp.replicas, mlp.description) == ("mlp", "ready", 1, "the mlp model")
+    assert mlp.inputs == [{"name": "x", "shape": [None, 4], "dtype": "float32"}]
+    with pytest.raises(NotFound):
+        ModelEndPoint.lookup("ml")  # exact names only
+    assert {e.name for e in ModelEndPoint.search(endpoint_name="ML")} == {"mlp"}
+    assert {e.name for e in ModelEndPoint.search(description="model", model_name="cnn")} == {"cnn"}
+    assert {e.name for e in ModelEndPoint.search(status="read", description="ranked")} == {"top"}
+    assert ModelEndPoint.search(endpoint_name="mlp", author="nobody") == []
+    with pytest.raises(Conflict):
+        ModelEndPoint.create(served["docs"]["mlp"], "mlp", "again", 1, False)
+    # predict: {"features": [...]}: arrays, and base64 images (text or bytes)
+    x = np.random.default_rng(21).normal(size=(3, 4)).astype(np.float32)
+    answer = mlp.predict({"features": list(x)})
+    assert np.abs(answer - run(files["mlp"], {"x": x})[0]).max() <= TOLERANCE
+    pixels = np.random.default_rng(22).integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    cnn = ModelEndPoint.lookup("cnn")
+    answer = cnn.predict({"features": [buf.getvalue(), base64.b64encode(buf.getvalue()).decode(), pixels]})
+    expected = run(files["cnn"], {"image": np.stack([pixels] * 3).astype(np.float32)})[0]
+    assert np.abs(answer - expected).max() <= TOLERANCE
+    ranked = ModelEndPoint.lookup("top").predict({"features": [x[0]]})
+    assert len(ranked) == 1 and len(ranked[0]) == 2
+    # raw_predict: the model's own inputs and outputs, through the caller's functions
+    text = mlp.raw_predict(lambda: {"x": x}, lambda outputs: repr(outputs["probs"].shape))
+    assert text == "(3, 3)"
+    # shutdown and start
+    mlp.shutdown()
+    assert mlp.status == "stopped" and ModelEndPoint.lookup("mlp").status == "stopped"
+    with pytest.raises(Conflict):
+        mlp.predict({"features": [x[0]]})
+    mlp.start()
+    assert mlp.status == "ready" and mlp.predict({"features": [x[0]]}).shape == (1, 3)
+
+
+def test_inference_job(served: dict[str, Any]) -> None:
+    x = np.random.default_rng(23).normal(size=(300, 4)).astype(np.float32)
+    store = python_client.default_store()
+    seen: list[dict[str, Any]] = []
+    finished = threading.Event()
+
+    def on_patched(doc: dict[str, Any]) -> None:
+        seen.append(doc)
+        if doc["status"] in ("done", "failed", "cancelled"):
+            finished.set()
+
+    store.service("inference-jobs").on("patched", on_patched)
+    job = ModelInferenceJob.submit("mlp", "score-all", "300 rows", [{"x": row} for row in x],
+                                   output_function=lambda p: p.argmax(axis=1))
+    assert job.model_inference_job_name == "score-all" and job.status == "queued"
+    assert finished.wait(60)
+    again = ModelInferenceJob.retrieve(job.model_inference_job_id)
+    assert again.get_status() == "done" and again.progress == {"done": 300, "total": 300}
+    assert again.has_finished() and "running" in [d["status"] for d in seen]
+    expected = run(served["files"]["mlp"], {"x": x})[0]
+    assert np.abs(again.results() - expected).max() <= TOLERANCE
+    assert (job.results() == expected.argmax(axis=1)).all()  # through its output_function
+    # Cancel: the job ends cancelled, without predictions
+    finished.clear()
+    big = ModelInferenceJob.submit("mlp", "cancelled", "", [x[0]] * 2000)
+    big.cancel()
+    assert finished.wait(60)
+    assert big.get_status() == "cancelled" and big.refresh().doc["predictions"] is None
+    with pytest.raises(NotFound):
+        ModelInferenceJob.submit("no-such-endpoint", "x", "", [x[0]])
