@@ -27,9 +27,8 @@ from .weights import Uploads, file_uri
 
 CLAIMED = "registry_claimed"  # in Params.extra: (model id, number, the model's fields before)
 ATTEMPTS = 50
-#: Fields a client may send when it creates a version; the server writes the others.
-CLIENT_FIELDS = frozenset({"_id", "model", "ref", "uri", "sha256", "size", "iteration", "filename", "package",
-                           "source", "createdAt", "updatedAt"})
+#: Fields only the server writes (``sha256``/``size`` of an upload are the server's too: see _weights_of).
+SERVER_FIELDS = ("version", "keras", "conversions")
 
 
 def _filename_of(uri: str) -> str:
@@ -98,8 +97,8 @@ def version_hooks(app: App, uploads: Uploads, after_stored: Callable[..., Any]) 
         if not isinstance(item, dict):
             return  # the adapter answers 400
         if ctx.params.provider is not None:
-            for name in set(item) - CLIENT_FIELDS:
-                item.pop(name)
+            for name in SERVER_FIELDS:
+                item.pop(name, None)
         item["_id"] = item.get("_id") or new_id()
         if not isinstance(item["_id"], str) or not FOLDER_ID.fullmatch(item["_id"]):
             raise BadRequest("_id must be 24 hex digits", errors={"_id": "not 24 hex digits"})
