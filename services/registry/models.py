@@ -7,8 +7,8 @@
 * A published model refuses changes to its weights, design (``config_text``) and labels (409
   Conflict), and stays published; only an admin may unpublish or remove it (with authentication
   off every caller may, as everything else then).
-* A new model that names a run as ``task`` and has no configuration or labels takes them from the
-  run's input model (``associations.inputs``), when it has one.
+* A new model that names a run as ``task`` is named after it unless named, and without
+  configuration or labels takes them from the run's input model (``associations.inputs``), if any.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def model_hooks(app: App, default_convert: tuple[str, ...]) -> dict[str, Any]:
         run = await run_of(ctx, str(item["task"]))
         if run is None:
             return  # not on the server yet (a Writer's run is sent in the background): linked when it comes
+        if not item.get("name") and isinstance(run.get("name"), str) and run["name"]:
+            item["name"] = run["name"]  # a model is named after its run by default
         if item.get("config_text") is not None and item.get("labels") is not None:
             return
         source_id = input_model_id(run)
