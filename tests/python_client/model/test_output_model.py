@@ -28,8 +28,9 @@ def weights(path: Path, size: int = 50_000) -> bytes:
 
 def test_a_model_with_its_design_labels_and_run(connected: python_client.DataStore) -> None:
     run = connected.service("runs").create({"name": "mnist-7"})
-    model = OutputModel(task=run["_id"], config_dict={"units": 64, "act": "relu"}, label_enumeration={"cat": 0, "dog": 1},
-                        tags=["cnn"], comment="first try", framework="FancyFramework 9")
+    model = OutputModel(task=run["_id"], config_dict={"units": 64, "act": "relu"},
+                        label_enumeration={"cat": 0, "dog": 1}, tags=["cnn"], comment="first try",
+                        framework="FancyFramework 9")
     assert model.name == "mnist-7"  # the run's name by default
     assert model.config_dict == {"units": 64, "act": "relu"}
     assert json.loads(model.config_text) == {"units": 64, "act": "relu"}
