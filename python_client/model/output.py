@@ -333,5 +333,6 @@ class OutputModel(Model):
         jobs = queue.pending()
         if max_num_uploads is not None:
             jobs = jobs[:max(0, max_num_uploads)]
-        failed = queue.take_failures()  # uploads that failed since the last wait count too
-        return queue.wait(jobs, timeout) and not failed
+        finished = queue.wait(jobs, timeout)
+        failed = queue.take_failures()  # any upload that failed since the last wait counts (reported once)
+        return finished and not failed
