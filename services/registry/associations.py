@@ -4,8 +4,10 @@
 The registry writes the run's side itself (server side, so every client gets it): when a model is
 created or connected to a run, and when a run is created that models already name (a Writer's run
 reaches the server after the model when the backend was down, or simply later: its sender runs in
-the background). Appends are conditional writes on the run's ``updatedAt``, retried when another
-writer came first, so that concurrent appends (the tracking client's included) lose nothing.
+the background). A client that writes a run's ``associations`` without the registry's entries, or
+replaces the run, does not drop them: they are added back (the models naming the run say which).
+Appends are conditional writes on the run's ``updatedAt``, retried when another writer came first,
+so that concurrent appends (the tracking client's included) lose nothing.
 A model may name any run its creator may read.
 """
 
@@ -21,6 +23,7 @@ from backend.hooks import HookContext, Params
 log = logging.getLogger(__name__)
 RUNS = "runs"
 ATTEMPTS = 20
+OWN_WRITE = "registry_links"  # in Params.extra: a change of a run's outputs made here
 
 
 def input_model_id(run: dict[str, Any]) -> str | None:
@@ -77,7 +80,8 @@ async def _edit_outputs(app: App, run_id: str, change: Any) -> bool:
             return True  # nothing to change
         value = {"inputs": [], **assoc, "outputs": new}
         try:
-            await runs.patch(run_id, {"associations": value}, Params(query={"updatedAt": run.get("updatedAt")}))
+            await runs.patch(run_id, {"associations": value}, Params(query={"updatedAt": run.get("updatedAt")},
+                                                                      extra={OWN_WRITE: True}))
             return True
         except NotFound:
             continue  # another writer changed the run first: read it again
@@ -135,8 +139,29 @@ def association_hooks(app: App) -> tuple[dict[str, Any], dict[str, Any]]:
             for doc in found:
                 await add_output(app, str(run["_id"]), "model", str(doc["_id"]), doc.get("name"))
 
+    async def keep_links(ctx: HookContext) -> None:
+        """Before a run is replaced, or its associations written, by anyone else: the registry's
+        entries (the models naming the run) stay listed, whatever the writer knew of them."""
+        data = ctx.data
+        if ctx.params.extra.get(OWN_WRITE) or ctx.id is None or not isinstance(data, dict):
+            return
+        if ctx.method == "patch" and "associations" not in data:
+            return
+        models = app.services.get("models")
+        if models is None:
+            return
+        found = await models.store.find(Params(query={"task": str(ctx.id)}, extra={"paginate": False}))
+        if not found:
+            return
+        assoc = data.get("associations") if isinstance(data.get("associations"), dict) else {}
+        outputs = list(assoc.get("outputs")) if isinstance(assoc.get("outputs"), list) else []
+        missing = [{"kind": "model", "id": str(m["_id"]), "name": m.get("name")} for m in found
+                   if not any(_same(o, "model", str(m["_id"])) for o in outputs)]
+        if missing:
+            data["associations"] = {"inputs": [], **assoc, "outputs": outputs + missing}
+
     model_spec = {"after": {"create": [linked], "update": [linked], "patch": [linked], "remove": [unlinked]}}
-    run_spec = {"after": {"create": [new_run]}}
+    run_spec = {"before": {"update": [keep_links], "patch": [keep_links]}, "after": {"create": [new_run]}}
     return model_spec, run_spec
 
 

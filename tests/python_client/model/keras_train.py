@@ -34,7 +34,7 @@ def task_for(spec: str) -> tuple[Any, str]:
     if spec == "em":
         from python_client import em
 
-        run = em.Run(name="keras-e2e")
+        run = em.create_run(name="keras-e2e", auto_upload=True, make_folder=True)
         return run, run.id
     return spec, spec
 
@@ -64,6 +64,9 @@ def train(url: str, out: Path, spec: str) -> None:
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[Snapshot()])
     assert OutputModel.wait_for_uploads(timeout=120), "the uploads did not finish"
     registry.publish()
+    if spec == "em":
+        task.finish()  # the em run's last changes reach the server: its associations must keep the model
+        assert task.wait_for_upload(timeout=60), "the em run did not reach the server"
     np.save(out / "trained.npy", model.predict(x, verbose=0))
     (out / "ids.json").write_text(json.dumps({"model": registry.id, "run": run_id}))
 

@@ -66,3 +66,19 @@ async def test_a_new_model_takes_the_design_of_its_runs_input_model(reg: Registr
     assert (own["config_text"], own["labels"]) == ('{"units": 8}', {"bird": 0})
     plain = await reg.model(name="plain")
     assert (plain.get("config_text"), plain.get("labels")) == (None, None)
+
+
+async def test_writers_of_a_run_do_not_drop_its_models(reg: Registry) -> None:
+    run = (await reg.call("POST", "/runs", {"name": "em-run"})).body
+    model = await reg.model(name="kept", task=run["_id"])
+    entry = {"kind": "model", "id": model["_id"], "name": "kept"}
+    mine = {"kind": "artifact", "id": "a9", "name": "logs"}
+    # A client sends the associations it knows (not the registry's): both are kept.
+    patched = await reg.call("PATCH", f"/runs/{run['_id']}", {"associations": {"inputs": [], "outputs": [mine]}})
+    assert patched.body["associations"]["outputs"] == [mine, entry]
+    replaced = await reg.call("PUT", f"/runs/{run['_id']}", {"name": "em-run", "status": "success"})
+    assert replaced.body["associations"]["outputs"] == [entry]
+    other = await reg.call("PATCH", f"/runs/{run['_id']}", {"status": "error"})  # no associations: untouched
+    assert other.body["associations"]["outputs"] == [entry]
+    await reg.call("DELETE", f"/models/{model['_id']}")
+    assert await outputs(reg, run["_id"]) == []
