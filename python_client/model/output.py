@@ -24,7 +24,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..errors import Conflict, PlumeError
 from ..ids import object_id
@@ -308,7 +308,7 @@ class OutputModel(Model):
         if register_uri is not None:
             uri = register_uri
         elif destination.is_server:
-            uri = f"/model-versions/{version_id}/{filename}"
+            uri = f"/model-versions/{version_id}/{quote(filename, safe='')}"  # as the server will say
         else:
             uri = destination.target(self.id, version_id, filename)
         queue = UploadQueue.get()

@@ -28,7 +28,7 @@ from .config import RegistrySettings
 from .conversion import KERAS, RegistryConversions, removed_versions
 from .models import model_hooks
 from .versions import version_hooks
-from .weights import MAX_PARTS, NAMESPACE, Uploads, make_download, make_upload, version_keys
+from .weights import MAX_PARTS, NAMESPACE, STALE_UPLOAD, Uploads, make_download, make_upload, version_keys
 
 __all__ = ["RegistrySettings", "plugin", "setup"]
 
@@ -37,7 +37,7 @@ async def setup(app: App) -> None:
     """Register ``models`` and ``model-versions`` with their hooks."""
     settings = RegistrySettings.from_settings(app.settings)
     blobs = app.extensions.get(BlobStore)  # type: ignore[type-abstract]
-    uploads = await Uploads.create(app)
+    uploads = app.extensions.add(Uploads, await Uploads.create(app))
     conversions = RegistryConversions(app, blobs, settings.convert)
 
     models = await use_stored(app, "models", schema="models", indexes=["task", "name"])
@@ -66,6 +66,11 @@ async def setup(app: App) -> None:
         runs.hooks(run_links)
     if KERAS in app.services:
         app.service(KERAS).on("patched", conversions.mirror)
+
+    async def sweep() -> None:
+        await uploads.sweep(blobs, STALE_UPLOAD)
+
+    app.on_setup(sweep)
 
 
 plugin = Plugin("registry", setup, sections=("registry",))

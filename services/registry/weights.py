@@ -7,12 +7,14 @@ replaces the first instead of leaving a second copy, which is what makes the cli
 safe. The file streams into the blob store chunk by chunk (never whole in memory) while its SHA-256
 is computed; the digest, size and uploader are kept in an internal table until the version is
 created from them (:class:`Uploads`). Once the version exists, its folder takes no more uploads:
-versions are immutable.
+versions are immutable. Uploads never made a version (a client that gave up) are deleted at the
+next start once a day old.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -22,8 +24,9 @@ from backend.app import App, ServiceHandle
 from backend.auth.authorize import is_admin
 from backend.auth.stores import internal_adapter
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.hooklib.timestamps import now_iso
+from backend.hooklib.timestamps import iso_at, now_iso
 from backend.hooks import Params
+from backend.query import Cmp, Query
 from backend.storage.base import StorageAdapter
 from backend.storage.blobs import BlobStore
 from backend.uploads import Download, UploadPart
@@ -35,6 +38,7 @@ NAMESPACE = "model-versions"
 TABLE = "_registry_uploads"
 READ_SIZE = 1024 * 1024  # bytes asked of the multipart reader at a time: fewer, larger hops
 MAX_PARTS = 16  # one weights file, plus whatever form fields a client adds
+STALE_UPLOAD = 24 * 3600.0  # seconds after which an upload never made a version is deleted (at start)
 
 
 def file_uri(version_id: str, filename: str) -> str:
@@ -96,6 +100,16 @@ class Uploads:
 
     async def forget(self, version_id: str) -> None:
         await self.adapter._delete([version_id])
+
+    async def sweep(self, blobs: BlobStore, older_than: float) -> int:
+        """Delete the uploads never made a version (their client gave up) that are older than
+        ``older_than`` seconds, with their files; how many."""
+        cutoff = iso_at(time.time() - older_than)
+        stale = await self.adapter._find(Query(where=Cmp(("at",), "$lt", cutoff)))
+        for record in stale:
+            await discard_folder(blobs, NAMESPACE, str(record["_id"]))
+            await self.forget(str(record["_id"]))
+        return len(stale)
 
 
 def make_upload(blobs: BlobStore, versions: ServiceHandle, uploads: Uploads,

@@ -153,3 +153,16 @@ async def test_removing_a_model_removes_its_versions_and_files(reg: Registry, se
     assert (await reg.call("DELETE", f"/models/{model['_id']}")).status == 200
     assert (await reg.call("GET", f"/model-versions?model={model['_id']}")).body["total"] == 0
     assert [p.parent.name for p in stored_files(server)] == [kept["_id"]]
+
+
+async def test_uploads_never_made_a_version_are_swept(reg: Registry, server: Running) -> None:
+    from backend.storage.blobs import BlobStore
+    from services.registry.weights import Uploads
+
+    model = await reg.model()
+    kept = (await reg.version(model["_id"], b"a version")).body
+    assert (await reg.upload(object_id(), b"abandoned")).status == 200
+    uploads, blobs = server.app.extensions.get(Uploads), server.app.extensions.get(BlobStore)
+    assert await uploads.sweep(blobs, older_than=3600) == 0  # a fresh upload may still become a version
+    assert await uploads.sweep(blobs, older_than=-1) == 1
+    assert [p.parent.name for p in stored_files(server)] == [kept["_id"]]
