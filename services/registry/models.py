@@ -112,7 +112,9 @@ def model_hooks(app: App, default_convert: tuple[str, ...]) -> dict[str, Any]:
         if current is None:
             return  # the method answers 404
         if ctx.method == "update" and not server:
-            for name in (*SERVER_FIELDS, "published"):  # a replace keeps the weights and the published state
+            # A replace keeps the weights and the published state, and a published model's design.
+            kept = (*SERVER_FIELDS, "published", *(DESIGN_FIELDS if current.get("published") else ()))
+            for name in kept:
                 if name in current and name not in data:
                     data[name] = current[name]
         if current.get("published"):
@@ -130,8 +132,6 @@ def model_hooks(app: App, default_convert: tuple[str, ...]) -> dict[str, Any]:
             if not may_override(ctx):
                 raise Conflict(f"Model '{ctx.id}' is published: only an admin may unpublish it")
             data["publishedAt"] = None
-        else:
-            data.pop("publishedAt", None)  # publishing again changes nothing
 
     async def before_remove(ctx: HookContext) -> None:
         if ctx.id is None or may_override(ctx):

@@ -78,6 +78,9 @@ async def test_published_models_refuse_weight_design_and_label_changes(reg: Regi
         assert refused.body["name"] == "Conflict"
     refused = await reg.call("PUT", f"/models/{model['_id']}", {"name": "m", "config_text": "other"})
     assert refused.status == 409
+    renamed = await reg.call("PUT", f"/models/{model['_id']}", {"name": "m2"})  # a replace keeps the design
+    assert renamed.status == 200
+    assert (renamed.body["config_text"], renamed.body["labels"], renamed.body["version"]) == ("units: 3", {"a": 0}, 1)
     refused = await reg.version(model["_id"], b"new weights")
     assert refused.status == 409 and "published" in refused.body["message"]
 
