@@ -96,44 +96,58 @@ def _hash_file(path: Path, digest: Any) -> None:
 
 def download_from_server(http: HttpClient, version_id: str, filename: str, dest: Path,
                          size: int | None, sha256: str | None) -> Path:
-    """Download the stored weights of a version to ``dest`` (via ``dest.part``, resumed if present)."""
+    """Download the stored weights of a version to ``dest`` (via ``dest.part``, resumed if present),
+    hashing the bytes as they arrive; WeightsMismatch when they are not the version's."""
     from urllib.parse import quote
 
     part = dest.with_name(dest.name + ".part")
     path = f"{VERSIONS}/{quote(version_id, safe='')}/{quote(filename, safe='')}"
-    if size is None or not part.exists() or part.stat().st_size < size:
+    hashed = [hashlib.sha256()]  # the digest of what ``part`` holds (an attempt starts a new one)
+    if size is not None and part.exists() and part.stat().st_size >= size:
+        _hash_file(part, hashed[0])  # whole already (a previous call stopped after the last byte)
+    else:
         request = _ResumingGet("GET", path, repeatable=True, part=part)
 
         def save(_: Request, resp: Any) -> None:
             resumed = resp.status_code == 206
-            have = part.stat().st_size if resumed else 0
+            digest = hashed[0] = hashlib.sha256()
+            have = 0
+            if resumed:
+                _hash_file(part, digest)
+                have = part.stat().st_size
             total = have + int(resp.headers.get("Content-Length") or 0) if size is None else size
             with part.open("ab" if resumed else "wb") as f, progress(total, f"download {filename}") as bar:
                 bar.update(have)
                 for chunk in resp.iter_content(CHUNK):
+                    digest.update(chunk)
                     f.write(chunk)
                     bar.update(len(chunk))
 
         http.send(request, save)
-    check_file(part, size, sha256)
+    _verify(part, size, sha256, hashed[0].hexdigest())
     part.replace(dest)
     return dest
 
 
-def check_file(path: Path, size: int | None, sha256: str | None) -> None:
+def _verify(path: Path, size: int | None, sha256: str | None, actual_sha256: str) -> None:
     """WeightsMismatch (and ``path`` removed) unless the file has the recorded size and SHA-256."""
     actual = path.stat().st_size
     problem = None
     if size is not None and actual != size:
         problem = f"{actual} bytes instead of {size}"
-    elif sha256 is not None:
-        digest = hashlib.sha256()
-        _hash_file(path, digest)
-        if digest.hexdigest() != sha256:
-            problem = f"SHA-256 {digest.hexdigest()} instead of {sha256}"
+    elif sha256 is not None and actual_sha256 != sha256:
+        problem = f"SHA-256 {actual_sha256} instead of {sha256}"
     if problem is not None:
         path.unlink(missing_ok=True)
         raise WeightsMismatch(f"the weights file downloaded is not the version's: {problem}")
+
+
+def check_file(path: Path, size: int | None, sha256: str | None) -> None:
+    """WeightsMismatch (and ``path`` removed) unless the file has the recorded size and SHA-256."""
+    digest = hashlib.sha256()
+    if sha256 is not None:
+        _hash_file(path, digest)
+    _verify(path, size, sha256, digest.hexdigest())
 
 
 def copy_with_digest(read: Callable[[int], bytes], write: Callable[[bytes], Any], total: int | None,

@@ -13,6 +13,7 @@ next start once a day old.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -53,19 +54,36 @@ def version_keys(doc: Any) -> set[str]:
 
 
 class _Hashing:
-    """An upload part whose bytes are hashed (SHA-256) as the blob store reads them."""
+    """An upload part whose bytes are hashed (SHA-256) as the blob store reads them.
+
+    Each chunk is hashed on a worker thread while the blob store stores it and the next one is
+    read (hashlib lets go of the GIL): the hash costs the event loop nothing.
+    """
 
     def __init__(self, part: UploadPart) -> None:
         self._part = part
         self.name = part.name
         self.filename = part.filename
         self.content_type = part.content_type
-        self.sha256 = hashlib.sha256()
+        self._sha256 = hashlib.sha256()
+        self._hashing: asyncio.Future[None] | None = None  # the previous chunk's
 
     async def read_chunk(self, size: int = 65536) -> bytes:
         chunk = await self._part.read_chunk(max(size, READ_SIZE))
-        self.sha256.update(chunk)
+        await self._settle()
+        if chunk:
+            self._hashing = asyncio.ensure_future(asyncio.to_thread(self._sha256.update, chunk))
         return chunk
+
+    async def _settle(self) -> None:
+        if self._hashing is not None:
+            hashing, self._hashing = self._hashing, None
+            await hashing
+
+    async def hexdigest(self) -> str:
+        """The SHA-256 of what was read (once the last chunk is hashed)."""
+        await self._settle()
+        return self._sha256.hexdigest()
 
 
 class Uploads:
@@ -137,7 +155,7 @@ def make_upload(blobs: BlobStore, versions: ServiceHandle, uploads: Uploads,
             await discard_folder(blobs, NAMESPACE, version_id)
             raise BadRequest(f"An upload of weights holds exactly one file, not {len(stored)}")
         (file,) = stored
-        digest = next(h for h in hashing if h.name == file.fieldname).sha256.hexdigest()
+        digest = await next(h for h in hashing if h.name == file.fieldname).hexdigest()
         user = params.user or {}
         await uploads.save({"_id": version_id, "filename": file.fieldname, "sha256": digest, "size": file.size,
                             "userId": user.get("_id"), "at": now_iso()})
