@@ -22,7 +22,8 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def script(*args: str, cwd: Path) -> None:
-    env = {**os.environ, "PLUME_CACHE_DIR": str(cwd / "cache"), "TQDM_DISABLE": "1"}
+    env = {**os.environ, "PLUME_CACHE_DIR": str(cwd / "cache"), "TQDM_DISABLE": "1",
+           "EM_RUN_PARENT_DIR": str(cwd / "em-runs"), "EM_ARTIFACT_PARENT_DIR": str(cwd / "em-artifacts")}
     done = subprocess.run([sys.executable, "-m", "tests.python_client.model.keras_train", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-4000:]
