@@ -73,9 +73,10 @@ async def test_writers_of_a_run_do_not_drop_its_models(reg: Registry) -> None:
     model = await reg.model(name="kept", task=run["_id"])
     entry = {"kind": "model", "id": model["_id"], "name": "kept"}
     mine = {"kind": "artifact", "id": "a9", "name": "logs"}
-    # A client sends the associations it knows (not the registry's): both are kept.
+    # A client sends the associations it knows (not the registry's): both are kept, in the order
+    # they came (the tracking plugin appends what a client's patch adds).
     patched = await reg.call("PATCH", f"/runs/{run['_id']}", {"associations": {"inputs": [], "outputs": [mine]}})
-    assert patched.body["associations"]["outputs"] == [mine, entry]
+    assert patched.body["associations"]["outputs"] == [entry, mine]
     replaced = await reg.call("PUT", f"/runs/{run['_id']}", {"name": "em-run", "status": "success"})
     assert replaced.body["associations"]["outputs"] == [entry]
     other = await reg.call("PATCH", f"/runs/{run['_id']}", {"status": "error"})  # no associations: untouched
