@@ -48,7 +48,7 @@ from .storage.names import fold
 log = logging.getLogger(__name__)
 ENTRY_POINTS = "plume.plugins"
 BUILTIN = ("backend.auth", "services.runs", "services.models", "services.assets", "services.tracking",
-           "services.serving", "services.dashboard")
+           "services.registry", "services.serving", "services.dashboard")
 #: The name of a service a client may create by calling it (``services = "*"``).
 DYNAMIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
 CORE_SECTIONS = frozenset({"storage"})  # tables read by the core itself

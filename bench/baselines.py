@@ -1,6 +1,7 @@
 """Baseline servers for ``bench/bench_core.py --baseline``: the floors under Plume's get.
 
     python bench/baselines.py bare PORT                 # bare aiohttp: one catch-all, a constant body
+    python bench/baselines.py bare-json PORT            # bare aiohttp that parses each JSON body first
     python bench/baselines.py bare-sio PORT             # stock python-socketio on aiohttp: every event
                                                         # acked with a constant record
     python bench/baselines.py const PORT DATA_DIR CFG   # plume serve, plus /const: a service whose
@@ -41,6 +42,24 @@ def bare(port: int) -> None:
         return web.Response(body=body, headers={"Content-Type": "application/json"})
 
     app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    _uvloop()
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def bare_json(port: int) -> None:
+    """Bare aiohttp reading and parsing each JSON body (orjson), then answering a constant: what
+    any server of this stack pays per request before it does anything with the data."""
+    import orjson
+    from aiohttp import web
+
+    body = orjson.dumps(RECORD)
+
+    async def handler(request: web.Request) -> web.Response:
+        orjson.loads(await request.read())
+        return web.Response(body=body, headers={"Content-Type": "application/json"})
+
+    app = web.Application(client_max_size=32 * 1024 * 1024)
     app.router.add_route("*", "/{tail:.*}", handler)
     _uvloop()
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
@@ -93,9 +112,11 @@ if __name__ == "__main__":
     kind, rest = sys.argv[1], sys.argv[2:]
     if kind == "bare":
         bare(int(rest[0]))
+    elif kind == "bare-json":
+        bare_json(int(rest[0]))
     elif kind == "bare-sio":
         bare_sio(int(rest[0]))
     elif kind == "const":
         sys.exit(const(int(rest[0]), rest[1], rest[2]))
     else:
-        sys.exit(f"unknown baseline {kind!r} (bare, bare-sio or const)")
+        sys.exit(f"unknown baseline {kind!r} (bare, bare-json, bare-sio or const)")

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_core import cpu_seconds, ensure_wrk, sh  # noqa: E402
+from bench_core import cpu_seconds, ensure_wrk, sh, start_baseline  # noqa: E402
 
 from tests.services.serving import onnx_models  # noqa: E402
 from tests.support.redis import redis_server  # noqa: E402
@@ -76,19 +76,17 @@ def deploy(url: str, key: str, path: Path) -> None:
         time.sleep(0.05)
 
 
-def wrk_rate(wrk: str, srv: PlumeProcess, key: str, body: dict[str, Any], seconds: int,
+def wrk_rate(wrk: str, url: str, pid: int, key: str, body: dict[str, Any], seconds: int,
              work: Path) -> tuple[float, str, str, float]:
-    """(requests/s, p50, p99, server CPU µs per request) with 64 connections."""
+    """(requests/s, p50, p99, server CPU µs per request) with 64 connections posting ``body``."""
     script = work / f"{key}.lua"
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
                       'wrk.headers["Content-Type"] = "application/json"\n')
-    url = f"{srv.url}/endpoints/{key}/predict"
     base = [wrk, "-t2", f"-c{CONNECTIONS}", "--latency", "-s", str(script)]
     sh([*base, "-d2s", url])
-    assert srv.proc is not None
-    before = cpu_seconds(srv.proc.pid)
+    before = cpu_seconds(pid)
     out = sh([*base, f"-d{seconds}s", url]).stdout
-    used = cpu_seconds(srv.proc.pid) - before
+    used = cpu_seconds(pid) - before
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         sys.exit(f"errors from {url}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -162,9 +160,19 @@ def main() -> None:
                 baseline = direct_rate(files[key], name, shape, args.seconds / 2)
                 x = np.random.default_rng(2).normal(size=shape).astype(np.float32)
                 body = {"instances": [{name: x.tolist()}]}
-                rate, p50, p99, cpu = wrk_rate(wrk, srv, key, body, args.seconds, work)
+                assert srv.proc is not None
+                rate, p50, p99, cpu = wrk_rate(wrk, f"{srv.url}/endpoints/{key}/predict", srv.proc.pid, key,
+                                               body, args.seconds, work)
+                floor = start_baseline("bare-json", work)
+                try:
+                    top, _, _, _ = wrk_rate(wrk, f"{floor.url}/predict", floor.proc.pid, f"{key}-floor", body,
+                                            args.seconds, work)
+                finally:
+                    floor.stop()
                 print(f"  {key}: onnxruntime direct {baseline:9.0f} inst/s | Plume {rate:8.0f} req/s "
                       f"(ratio {rate / baseline:.2f}x) | latency p50 {p50}, p99 {p99} | server CPU {cpu:.0f} µs/req")
+                print(f"  {key}: HTTP floor (bare aiohttp parsing the same body, answering a constant) "
+                      f"{top:8.0f} req/s = {top / baseline:.2f}x of direct; Plume reaches {rate / top:.2f}x of it")
         plume, redis = queue_bench(work, files["mlp"], args.queue_instances)
         print(f"queue path (enqueue + query, {args.queue_instances} MLP instances, 8 client threads)")
         print(f"  Plume embedded queue (python_client): {plume:7.0f} inst/s | Cluster Serving Redis stream "

@@ -4,7 +4,7 @@
 
 The MLflow side runs in a scratch venv (``python -m venv`` + ``pip install "mlflow>=3,<4"``, made
 once in ``--mlflow-venv``, default ``~/.cache/plume-bench/mlflow-venv``); both servers run here on
-loopback, each on its own SQLite file. The workload (100,000 points: 10 keys x 10,000 steps):
+loopback, one at a time, each on its own SQLite file. The workload (100,000 points: 10 keys x 10,000 steps):
 
 (a) one call per point through each client's ordinary API, end to end until the points are
     stored: Plume's ``Run.log`` with ``auto_upload`` (then waiting for the upload), MLflow's
@@ -22,6 +22,7 @@ It prints each figure and Plume's speed-up. Not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import socket
@@ -136,12 +137,15 @@ def plume_single(url: str, work: Path) -> dict[str, float]:
     stored = requests.get(f"{url}/metrics", params={"run": run.id, "$limit": 0}, timeout=30).json()["total"]
     assert stored == KEYS * STEPS + 1, stored
     run.stop_upload()
+    del run
+    gc.collect()  # the run's 100,000 metric entries would slow the collections of the next workloads
     calls = KEYS * STEPS
     return {"seconds": total, "log_wall_us": logged / calls * 1e6, "log_cpu_us": logged_cpu / calls * 1e6}
 
 
 def plume_batch(url: str) -> float:
-    """(b): ``metrics.create`` of 1,000 points per call."""
+    """(b): ``metrics.create`` of 1,000 points per call, answered with their ids (as ``log_batch``
+    answers nothing; the em client's sender asks the same)."""
     from python_client import DataStore
 
     with DataStore(url) as store:
@@ -149,9 +153,10 @@ def plume_batch(url: str) -> float:
         points = [{"run": run, "type": "train", "key": f"key{i % KEYS}", "step": i // KEYS, "value": i * 0.001,
                    "timestamp": "2026-12-04T00:00:00.000000Z"} for i in range(KEYS * STEPS)]
         metrics = store.service("metrics")
+        ids_only = {"query": {"$select": ["_id"]}}
         started = time.perf_counter()
         for start in range(0, len(points), BATCH):
-            metrics.create(points[start:start + BATCH])
+            metrics.create(points[start:start + BATCH], ids_only)
         return time.perf_counter() - started
 
 
@@ -200,6 +205,15 @@ def plume_downsample(url: str) -> float:
 
 
 # ----------------------------------------------------------------------------- main
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mlflow-venv", type=Path, default=Path.home() / ".cache" / "plume-bench" / "mlflow-venv")
@@ -210,37 +224,38 @@ def main() -> None:
     python = mlflow_venv(args.mlflow_venv)
     version = subprocess.run([str(python), "-c", "import mlflow; print(mlflow.__version__)"], capture_output=True,
                              text=True, check=True).stdout.strip()
+    count = KEYS * STEPS if args.full else min(args.mlflow_single, KEYS * STEPS)
     with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
         work = Path(tmp)
+        print(f"Plume (this checkout) vs MLflow {version}, both on SQLite, loopback, one server at a time; "
+              f"{KEYS} keys x {STEPS} steps = {KEYS * STEPS} points\n", flush=True)
+        # One server at a time: MLflow 3's server keeps job-runner processes polling, which would
+        # take CPU from Plume's figures on a small machine (and Plume's from MLflow's).
         (work / "plume").mkdir()
         (work / "plume.toml").write_text('log_level = "WARNING"\n')
-        pport, mport = free_port(), free_port()
-        plume_log, mlflow_log = work / "plume.log", work / "mlflow.log"
-        plume = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port",
-                                  str(pport), "--data-dir", str(work / "plume"), "--config", str(work / "plume.toml")],
-                                 cwd=REPO, stdout=plume_log.open("wb"), stderr=subprocess.STDOUT)
-        mlflow = subprocess.Popen([str(python), "-m", "mlflow", "server", "--backend-store-uri",
-                                   f"sqlite:///{work / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(mport),
-                                   "--workers", "1"], cwd=work, stdout=mlflow_log.open("wb"), stderr=subprocess.STDOUT)
-        purl, murl = f"http://127.0.0.1:{pport}", f"http://127.0.0.1:{mport}"
+        port, log = free_port(), work / "plume.log"
+        server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port",
+                                   str(port), "--data-dir", str(work / "plume"), "--config", str(work / "plume.toml")],
+                                  cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            wait_for(f"{purl}/info", plume, plume_log)
-            wait_for(f"{murl}/health", mlflow, mlflow_log)
-            print(f"Plume (this checkout) vs MLflow {version}, both on SQLite, loopback; "
-                  f"{KEYS} keys x {STEPS} steps = {KEYS * STEPS} points\n", flush=True)
-            single = plume_single(purl, work)
-            count = KEYS * STEPS if args.full else min(args.mlflow_single, KEYS * STEPS)
-            m_single = run_mlflow(python, murl, "single", count) * (KEYS * STEPS) / count
-            batch, m_batch = plume_batch(purl), run_mlflow(python, murl, "batch", KEYS * STEPS)
-            history, m_history = plume_history(purl), run_mlflow(python, murl, "history", HISTORY_STEPS)
-            downsample = plume_downsample(purl)
+            wait_for(f"{url}/info", server, log)
+            single = plume_single(url, work)
+            batch, history, downsample = plume_batch(url), plume_history(url), plume_downsample(url)
         finally:
-            for proc in (plume, mlflow):
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(server)
+        port, log = free_port(), work / "mlflow.log"
+        server = subprocess.Popen([str(python), "-m", "mlflow", "server", "--backend-store-uri",
+                                   f"sqlite:///{work / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1"], cwd=work, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(f"{url}/health", server, log)
+            m_single = run_mlflow(python, url, "single", count) * (KEYS * STEPS) / count
+            m_batch = run_mlflow(python, url, "batch", KEYS * STEPS)
+            m_history = run_mlflow(python, url, "history", HISTORY_STEPS)
+        finally:
+            stop(server)
     note = "" if args.full else f" (MLflow: {count} calls timed, scaled to {KEYS * STEPS})"
     rows = [
         ("(a) one call per point, until stored" + note, single["seconds"], m_single, 20),

@@ -33,8 +33,8 @@ def installed_notes(tmp_path: Path) -> Iterator[None]:
 
 
 async def test_an_installed_plugin_is_found_through_its_entry_point(tmp_path: Path, installed_notes: None) -> None:
-    assert [p.name for p in discover()] == ["authentication", "runs", "models", "assets", "tracking", "serving",
-                                            "dashboard", "notes"]
+    assert [p.name for p in discover()] == ["authentication", "runs", "models", "assets", "tracking", "registry",
+                                            "serving", "dashboard", "notes"]
     async with running(tmp_path, config='[notes]\nprefix = "re: "\n') as srv, aiohttp.ClientSession() as http:
         assert srv.app.extensions.get(NotesSettings).prefix == "re: "
         async with http.post(f"{srv.url}/notes", json={"title": "hello"}) as r:

@@ -10,9 +10,11 @@ from .. import default
 from ..datastore import DataStore
 from . import checks, local
 from .artifact import Artifact
+from .artifact_sync import ArtifactUpload
 from .download import download_artifact, download_run, find_placed
 from .platform_info import git_info, platform_info
 from .run import Run
+from .sync import RunUpload
 
 CONFIG_KEYS = ("name", "hparams", "labels", "description", "auto_upload", "folder", "make_folder", "conflict_strategy")
 
@@ -149,20 +151,19 @@ def upload(path: str, folder: str = "default", make_folder: bool = False, confli
     """
     checks.conflict_strategy(conflict_strategy)
     root = Path(path)
-    folders = [root] if _kind(root) else sorted(p for p in root.iterdir() if p.is_dir() and _kind(p)) \
-        if root.is_dir() else []
+    if _kind(root):
+        folders = [root]
+    elif root.is_dir():
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and _kind(p))
+    else:
+        folders = []
     if not folders:
         raise FileNotFoundError(f"{path} holds no run nor artifact")
     store = _store()
     for item in folders:
         if _kind(item) == "run":
-            run = Run.open(item)
-            from .sync import RunUpload
-
-            RunUpload(run, store, folder, make_folder, conflict_strategy).step()
+            RunUpload(Run.open(item), store, folder, make_folder, conflict_strategy).step()
         else:
-            from .sync import ArtifactUpload
-
             ArtifactUpload(Artifact.open(item), store, folder, make_folder, conflict_strategy).run()
 
 

@@ -138,7 +138,7 @@ class Artifact:
     def upload(self, folder: str = "default", make_folder: bool = False, conflict_strategy: str = "new") -> None:
         """Uploads this Artifact to server (see :func:`python_client.em.upload` for the arguments)."""
         from ..default import default_store
-        from .sync import ArtifactUpload
+        from .artifact_sync import ArtifactUpload
 
         ArtifactUpload(self, default_store(), folder, make_folder, conflict_strategy).run()
 

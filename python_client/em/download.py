@@ -55,8 +55,9 @@ def metrics_of(store: DataStore, run_id: str) -> dict[str, list[dict[str, Any]]]
 
 def download_run(store: DataStore, doc: dict[str, Any]) -> Run:
     """The server's run ``doc`` in a new local folder."""
+    from .placing import PLACED, UploadState, digest
     from .run import Run
-    from .sync import PLACED, UploadState, digest, run_document
+    from .sync import run_document
 
     metadata = {k: doc.get(k) for k in ("name", "labels", "description", "start_timestamp", "end_timestamp",
                                         "status", "alternative_name", "associations")}
@@ -79,7 +80,8 @@ def download_artifact(store: DataStore, doc: dict[str, Any]) -> Artifact:
         ChecksumMismatch: a downloaded file is not what the artifact records (it is removed).
     """
     from .artifact import Artifact, sha256_of
-    from .sync import UploadState, artifact_document, digest
+    from .artifact_sync import artifact_document
+    from .placing import UploadState, digest
 
     metadata = {k: doc.get(k) for k in ("name", "labels", "description", "created_timestamp", "alternative_name")}
     metadata["id"] = doc["_id"]

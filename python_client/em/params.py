@@ -73,9 +73,9 @@ class Params(MutableMapping[str, Any]):
             raise AttributeError(f"no hyperparameter {name!r}") from None
 
     # ------------------------------------------------------------------ the seed API
-    def update(self, new_params: Any = (), /, override: bool = True, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, new_params: Any = None, override: bool = True, **kwargs: Any) -> None:  # type: ignore[override]
         """Updates with new params; with ``override=False`` existing ones are kept. One upload."""
-        items = dict(new_params, **kwargs)
+        items = dict(new_params or {}, **kwargs)
         for key in items:
             self._check_key(key)
         changed = False

@@ -19,24 +19,22 @@ run that reached the server partly is completed, and a second upload sends nothi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..datastore import DataStore
-from ..errors import Conflict, NotFound
 from ..exchange import Request
-from ..multipart import FilePart
 from ..query import encode_query
 from ..retry import RetryPolicy
 from . import checks, local
+from .artifact import Artifact
+from .artifact_sync import ArtifactUpload
 from .folders import ensure_folder
+from .placing import PLACED, UploadState, create_placed, digest
 
 if TYPE_CHECKING:
-    from .artifact import Artifact
     from .run import Run
 
 #: Points per ``create`` at most (the server takes 10,000 by default: [tracking] max_points).
@@ -46,13 +44,10 @@ READ_BYTES = 256 * 1024  # bytes of metrics.jsonl read at a time
 #: process's interpreter, so it sends a few large batches rather than many small ones.
 MIN_INTERVAL = 0.25
 LINE_FIELDS = 5  # "type", "step", "epoch", "timestamp", "metrics": the '":' of a line that are no metric
-FILES_PER_REQUEST = 32
 #: The sender's calls: few quick retries (it retries whole passes itself, with back-off).
 SENDER_RETRY = RetryPolicy(attempts=2, backoff=0.05, max_backoff=0.1)
 #: The answer to the sender's creates: ids only (the server's events still carry whole points).
 IDS_ONLY = encode_query({"$select": ["_id"]})
-#: Fields of a run set when it is created and never patched (a run keeps its place).
-PLACED = ("name", "folder")
 
 
 def sender_store(store: DataStore) -> DataStore:
@@ -70,39 +65,6 @@ def run_document(run: Run) -> dict[str, Any]:
                                   "alternative_name", "associations", "hparams", "platform", "git")}
     doc["source"] = "em"
     return doc
-
-
-def artifact_document(a: Artifact) -> dict[str, Any]:
-    """The artifact's fields on the server (without its id and folder)."""
-    return {"name": a.name, "labels": a.labels, "description": a.description,
-            "created_timestamp": a.created_timestamp, "alternative_name": a.alternative_name,
-            "objects": [dict(o) for o in a.objects]}
-
-
-def digest(doc: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-
-
-class UploadState:
-    """One resource's upload state for one server (``data``), within the map of every server's
-    (``every``), which ``write`` saves."""
-
-    def __init__(self, every: dict[str, Any], location: str, write: Callable[[dict[str, Any]], None]) -> None:
-        self.location = location.rstrip("/")
-        self.every = every
-        self.data: dict[str, Any] = dict(every.get(self.location) or {})
-        self._write = write
-
-    @classmethod
-    def of_run(cls, run: Run, location: str) -> UploadState:
-        """The state kept in the run's ``upload.json``."""
-        path = Path(run.local) / local.UPLOAD_FILE
-        every = local.read_json(path) if path.exists() else {}
-        return cls(every if isinstance(every, dict) else {}, location, lambda data: local.write_json(path, data))
-
-    def save(self) -> None:
-        self.every[self.location] = self.data
-        self._write(self.every)
 
 
 class RunUpload:
@@ -205,8 +167,6 @@ class RunUpload:
         state.save()
 
     def _upload_artifacts(self, state: UploadState) -> None:
-        from .artifact import Artifact
-
         for folder in self.run.artifact_dirs().values():
             if not Path(folder).exists():
                 continue
@@ -217,93 +177,3 @@ class RunUpload:
 def _ignore_body(request: Request, response: Any) -> int:
     """Read an answer without decoding it (the points written: the sender has them already)."""
     return len(response.content)
-
-
-def create_placed(service: Any, doc: dict[str, Any], strategy: str, alternative: str,
-                  state: UploadState) -> dict[str, Any] | None:
-    """Create ``doc`` (a run or artifact with its ``_id``, ``folder`` and ``name``), applying the
-    conflict strategy when its folder holds a namesake; None when skipped (recorded in ``state``).
-
-    A create whose id is taken is the repeat of one that reached the server: the stored record.
-    """
-    try:
-        return service.create(doc)  # type: ignore[no-any-return]
-    except Conflict:
-        mine = _get(service, doc["_id"])
-        if mine is not None:
-            return mine
-        if strategy == "skip":
-            state.data["skipped"] = True
-            state.save()
-            return None
-        if strategy == "error":
-            raise Conflict(f"{service.path} already has {doc['name']!r} in {doc['folder']}: "
-                           "conflict_strategy='error'") from None
-        if strategy == "new":
-            return service.create({**doc, "name": alternative})  # type: ignore[no-any-return]
-        page = service.find({"query": {"folder": doc["folder"], "name": doc["name"], "$limit": 1}})
-        for old in page["data"] if isinstance(page, dict) else page:
-            service.remove(old["_id"])
-        return service.create(doc)  # type: ignore[no-any-return]
-
-
-def _get(service: Any, id: str) -> dict[str, Any] | None:
-    try:
-        return service.get(id)  # type: ignore[no-any-return]
-    except NotFound:
-        return None
-
-
-class ArtifactUpload:
-    """Uploads one artifact to one server: the bytes of its files (each once), then its document."""
-
-    def __init__(self, artifact: Artifact, store: DataStore, folder: str = "default", make_folder: bool = False,
-                 conflict_strategy: str = "new") -> None:
-        self.artifact = artifact
-        self.store = store
-        self.folder = folder
-        self.make_folder = make_folder
-        self.conflict_strategy = checks.conflict_strategy(conflict_strategy)
-
-    def run(self) -> None:
-        """Upload (nothing when this server has the artifact as it is)."""
-        artifact = self.artifact
-        with artifact.upload_lock:
-            state = UploadState(artifact.uploads, self.store.location, lambda every: artifact.save())
-            if state.data.get("skipped"):
-                return
-            service = self.store.service("artifacts")
-            doc = artifact_document(artifact)
-            if state.data.get("id") and state.data.get("sent") == digest(doc):
-                return
-            folder = state.data.get("folder") or ensure_folder(self.store, self.folder, self.make_folder)
-            self._send_files(service, state)
-            if not state.data.get("id"):
-                created = create_placed(service, {"_id": artifact.id, **doc, "folder": folder}, self.conflict_strategy,
-                                        artifact.alternative_name, state)
-                if created is None:
-                    return
-                state.data.update(id=created["_id"], folder=created.get("folder"), name=created.get("name"))
-                artifact.remote.append({"mode": "upload", "server": state.location,
-                                        "path": f"{created.get('folder')}/{created.get('name')}",
-                                        "timestamp": local.now_iso()})
-            else:
-                service.patch(state.data["id"], {k: v for k, v in doc.items() if k not in PLACED})
-            state.data["sent"] = digest(doc)
-            state.save()
-
-    def _send_files(self, service: Any, state: UploadState) -> None:
-        sent = set(state.data.get("files") or [])
-        parts, seen = [], set()
-        for obj in self.artifact.objects:
-            sha = obj.get("sha256")
-            if not sha or sha in sent or sha in seen or not obj.get("size"):
-                continue  # empty files are not uploaded: every server knows the bytes of nothing
-            seen.add(sha)
-            parts.append(FilePart.of(self.artifact.object_file(obj), field=sha, filename=Path(obj["path"]).name))
-        for start in range(0, len(parts), FILES_PER_REQUEST):
-            batch = parts[start:start + FILES_PER_REQUEST]
-            service.upload(batch)
-            sent.update(p.field for p in batch)
-            state.data["files"] = sorted(sent)
-            state.save()

@@ -69,15 +69,17 @@ async def receive(
     namespace: str,
     accept: Callable[[str], bool],
     limits: UploadLimits,
+    folder: str | None = None,
 ) -> list[StoredFile]:
-    """Store the file parts whose field name ``accept`` allows, in a fresh folder; return them.
+    """Store the file parts whose field name ``accept`` allows, in a fresh folder (or ``folder``,
+    which the caller chose and checked); return them.
 
     Parts without a file name (plain form fields) and refused field names are skipped. Raises
     400 for an unsafe field or file name, a duplicate field or an empty file, 413 when the files
     together pass ``limits.max_size`` bytes or the request has more than ``limits.max_parts``
     parts; nothing of the upload is kept then.
     """
-    folder = new_id()
+    folder = folder or new_id()
     stored: list[StoredFile] = []
     total = count = 0
     max_size = limits.max_size

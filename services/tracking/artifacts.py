@@ -8,8 +8,9 @@ the same bytes are there already (equal files are stored once). The reply is ``{
 An artifact document lists ``objects``: ``{path, size, sha256}`` for files (which must have been
 uploaded, by the caller when authentication is on: knowing a hash gives nobody its bytes) and
 ``{path, reference}`` for references. ``GET /artifacts/<id>/<sha256>`` serves one of its files to
-whoever may read the document. Bytes no document names any more are deleted (unless uploaded in
-the last hour: a document naming them may be on its way).
+whoever may read the document; its ``history`` (written by the server) lists the writes that set
+its objects, ``{event: "upload", at, by}``. Bytes no document names any more are deleted (unless
+uploaded in the last hour: a document naming them may be on its way).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from backend.app import App, ServiceHandle
 from backend.auth.authorize import is_admin
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.hooklib.timestamps import now_iso
 from backend.hooks import HookContext, Params
 from backend.query import And, Cmp, Query
 from backend.storage.base import StorageAdapter
@@ -32,6 +34,8 @@ from backend.uploads import Download
 from services.files.cleanup import delete_keys
 from services.files.config import UploadLimits
 from services.files.transfer import REVALIDATE, blob_download, discard_folder, receive
+
+from .paths import username_of
 
 NAMESPACE = "artifact-objects"
 SCRATCH = f"{NAMESPACE}-incoming"
@@ -191,13 +195,21 @@ def artifact_hooks(app: App, objects: ObjectStore) -> dict[str, Any]:
 
     async def checked(ctx: HookContext) -> None:
         items = ctx.data if isinstance(ctx.data, list) else [ctx.data]
-        already: set[str] = set()
+        current = None
         if ctx.id is not None and ctx.method != "create":
             current = await ctx.service.store._get_key(ctx.service.store.key(ctx.id))
-            already = file_shas(current) if current else set()
+        already = file_shas(current) if current else set()
         for item in items:
-            if isinstance(item, dict):
-                await objects.check(item, ctx.params, app.auth_enabled, already)
+            if not isinstance(item, dict):
+                continue
+            await objects.check(item, ctx.params, app.auth_enabled, already)
+            # The upload history is the server's: one entry per write that sets the objects.
+            history = list((current or {}).get("history") or [])
+            if ctx.method == "create" or "objects" in item:
+                history.append({"event": "upload", "at": now_iso(), "by": username_of(ctx.params)})
+            item.pop("history", None)
+            if history and (ctx.method != "patch" or "objects" in item):
+                item["history"] = history
 
     async def referred(ctx: HookContext) -> None:
         id_field = ctx.service.store.id_field

@@ -8,7 +8,6 @@ only when empty. Relative paths, in data and in queries on ``path``/``parent``, 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from backend.app import App
@@ -39,6 +38,15 @@ def normalize_query(query: dict[str, Any], fields: tuple[str, ...], params: Para
         for part in query.get(key) or []:
             if isinstance(part, dict):
                 normalize_query(part, fields, params)
+
+
+def _mentions(query: Any, value: str) -> bool:
+    """Does ``value`` appear anywhere in ``query`` (a condition of it, at any depth)?"""
+    if isinstance(query, dict):
+        return any(_mentions(v, value) for v in query.values())
+    if isinstance(query, list):
+        return any(_mentions(v, value) for v in query)
+    return query == value
 
 
 def _owner(app: App, params: Params) -> dict[str, Any]:
@@ -89,7 +97,7 @@ def folder_hooks(app: App) -> dict[str, Any]:
 
     async def default_exists(ctx: HookContext) -> None:
         """A lookup of the caller's default folder finds it, made now if need be."""
-        if ctx.params.provider is not None and default_folder(ctx.params) in json.dumps(ctx.params.query):
+        if ctx.params.provider is not None and _mentions(ctx.params.query, default_folder(ctx.params)):
             await make_folder(app, default_folder(ctx.params), Params(user=ctx.params.user))
 
     async def prepare(ctx: HookContext) -> None:

@@ -5,8 +5,8 @@
   point per key (what the ``em`` client sends). Points are checked against
   ``schemas/metrics.json`` (compiled once: a batch of thousands is checked in milliseconds). The
   type is normalised (``training`` → ``train``, ``validation`` → ``val``, ``eval`` → ``test``...),
-  each point's id is made from its run, type, key and step, and a point that exists already is
-  replaced when it differs and left alone when it does not: sending a batch twice (a client whose
+  each point's id is made from its run, type, key and step (:func:`.series.point_id`), and a point
+  that exists already is replaced when it differs and left alone when it does not: sending a batch twice (a client whose
   answer was lost) writes nothing twice. Each point's run must exist and be readable by the caller;
   a point another user wrote is theirs (403). The result is the points written.
 * ``update``/``patch`` are refused to clients (points are written by ``create``); ``remove`` works.
@@ -31,8 +31,7 @@ from backend.query import IdIn, Query
 
 from .config import TrackingSettings
 from .history import downsample_hooks
-from .paths import record_id
-from .series import SeriesIndex, series_id
+from .series import SeriesIndex, point_id, series_id
 
 #: Metric types and their canonical names (python_client.em.checks has the same table; a test
 #: keeps the two equal).
@@ -51,10 +50,6 @@ ATTEMPTS = 5
 def normalize_type(value: Any) -> Any:
     """The canonical name of a metric type (others as given)."""
     return TYPE_ALIASES.get(value, value) if isinstance(value, str) else value
-
-
-def point_id(run: str, kind: str, key: str, step: int) -> str:
-    return record_id(run, kind, key, str(step))
 
 
 def point_checker(schema: dict[str, Any]) -> Callable[[Any], None]:
@@ -81,6 +76,46 @@ def expand(items: list[Any]) -> list[Any]:
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a.get(f) == b.get(f) for f in ("value", "epoch", "timestamp"))
+
+
+async def store_points(ctx: HookContext, points: list[dict[str, Any]], owner: str | None) -> list[dict[str, Any]]:
+    """Insert ``points``; those that exist already are replaced when they differ and left alone
+    when they do not. Returns the points written.
+
+    All new is the common case (one insert); a batch sent again, or one holding steps logged
+    before, is compared with what is stored. Inserts are all or nothing, so a create racing
+    another one of the same points compares again.
+    """
+    store = ctx.service.store
+    try:
+        await store._insert(points)
+        return points
+    except Conflict:
+        pass
+    ids = tuple(str(p["_id"]) for p in points)
+    for attempt in range(ATTEMPTS):
+        found = {str(r["_id"]): r for r in await store._find(Query(where=IdIn(ids)))}
+        new, changed = [], []
+        for item in points:
+            old = found.get(str(item["_id"]))
+            if old is None:
+                new.append(item)
+            elif not _same(old, item):
+                if owner and ctx.params.provider is not None and old.get(owner) != item.get(owner) \
+                        and ctx.params.user is not None and ctx.params.user.get("role") != "admin":
+                    raise Forbidden(f"Point {item['key']}@{item['step']} of run {item['run']} is another user's")
+                changed.append({**item, "createdAt": old.get("createdAt", item.get("createdAt"))})
+        try:
+            if new:
+                await store._insert(new)
+        except Conflict:
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue  # another call wrote some of them meanwhile: compare again
+        for item in changed:
+            await store._replace(item["_id"], item)
+        return new + changed
+    return []
 
 
 def whole_points(app: App) -> Publisher:
@@ -139,35 +174,15 @@ def metric_hooks(app: App, settings: TrackingSettings, schema: dict[str, Any], i
         store = ctx.service.store
         owner = app.owner_field if app.auth_enabled else None
         by_id: dict[str, dict[str, Any]] = {}
+        series: dict[tuple[str, str, str], str] = {}
         for item in items:
-            item["type"] = normalize_type(item["type"])
-            item["_id"] = point_id(item["run"], item["type"], item["key"], item["step"])
+            kind = item["type"] = normalize_type(item["type"])
+            named = (item["run"], kind, item["key"])
+            sid = series.get(named) or series.setdefault(named, series_id(*named))
+            item["_id"] = point_id(sid, item["step"])
             by_id[item["_id"]] = item  # the last of a step wins, as when sent one by one
         await runs_allowed(ctx, {p["run"] for p in by_id.values()})
-        written: list[dict[str, Any]] = []
-        for attempt in range(ATTEMPTS):
-            found = {str(r["_id"]): r for r in await store._find(Query(where=IdIn(tuple(by_id))))}
-            new, changed = [], []
-            for pid, item in by_id.items():
-                old = found.get(pid)
-                if old is None:
-                    new.append(item)
-                elif not _same(old, item):
-                    if owner and ctx.params.provider is not None and old.get(owner) != item.get(owner) \
-                            and ctx.params.user is not None and ctx.params.user.get("role") != "admin":
-                        raise Forbidden(f"Point {item['key']}@{item['step']} of run {item['run']} is another user's")
-                    changed.append({**item, "createdAt": old.get("createdAt", item.get("createdAt"))})
-            try:
-                if new:
-                    await store._insert(new)
-            except Conflict:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue  # another call wrote some of them meanwhile: compare again
-            for item in changed:
-                await store._replace(item["_id"], item)
-            written = new + changed
-            break
+        written = await store_points(ctx, list(by_id.values()), owner)
         ctx.params.extra[_WRITTEN] = written
         if "$select" in ctx.params.query:  # the em client asks for ids only; events carry whole points
             ctx.params.extra[_WHOLE] = {str(p["_id"]): p for p in written}

@@ -34,10 +34,18 @@ BLOCK = 1024  # points per block: an append rewrites at most one block of this s
 ATTEMPTS = 20
 NO_EPOCH = -1
 CACHED_POINTS = 2_000_000  # points of decoded series kept in memory (the most recently read)
+TAILS = 10_000  # last blocks of series kept in memory (the most recently appended to)
 
 
 def series_id(run: str, kind: str, key: str) -> str:
+    """The 24-hex id of the series ``(run, type, key)``."""
     return record_id("series", run, kind, key)
+
+
+def point_id(sid: str, step: int) -> str:
+    """The id of the point at ``step`` of series ``sid``: the series id and the step in 16 hex digits,
+    so that a series' points follow each other, in step order, on the primary key."""
+    return f"{sid}{step:016x}"
 
 
 def _pack(array: np.ndarray, dtype: str) -> str:
@@ -79,9 +87,10 @@ class History:
     def points(self, indices: np.ndarray, run: str, kind: str, key: str) -> list[dict[str, Any]]:
         """The points at ``indices`` as records (with the ids the ``metrics`` service gives them)."""
         steps, epochs, values = self.steps[indices].tolist(), self.epochs[indices].tolist(), self.values[indices]
+        sid = series_id(run, kind, key)
         out = []
         for i, step, epoch, value in zip(indices.tolist(), steps, epochs, values.tolist(), strict=True):
-            out.append({"_id": record_id(run, kind, key, str(step)), "run": run, "type": kind, "key": key,
+            out.append({"_id": point_id(sid, step), "run": run, "type": kind, "key": key,
                         "step": step, "epoch": None if epoch == NO_EPOCH else epoch,
                         "value": value,
                         "timestamp": self.timestamps[i]})
@@ -111,6 +120,9 @@ class SeriesIndex:
         self._cache: OrderedDict[str, tuple[str, History, int]] = OrderedDict()
         self._cached_points = 0
         self._cache_bound = cached_points
+        # The last block of series this process appended to, as written: the next append writes
+        # on condition that it is unchanged (its stamp), without reading it first.
+        self._tails: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def _range(self, sid: str) -> Query:
         cond = And((Cmp(("_id",), "$gte", f"{sid}000000"), Cmp(("_id",), "$lte", f"{sid}999999")))
@@ -123,7 +135,8 @@ class SeriesIndex:
         """Add written points to their series' blocks."""
         by_series: dict[str, list[dict[str, Any]]] = {}
         for p in points:
-            by_series.setdefault(series_id(p["run"], p["type"], p["key"]), []).append(p)
+            by_series.setdefault(str(p["_id"])[:24], []).append(p)  # a point's id starts with its series'
+
         # Side by side: the SQLite writer commits the series' blocks together.
         await asyncio.gather(*(self._locked_append(sid, rows) for sid, rows in by_series.items()))
 
@@ -144,22 +157,31 @@ class SeriesIndex:
         return found[0] if found else None
 
     async def _append(self, sid: str, rows: list[dict[str, Any]]) -> None:
-        for _ in range(ATTEMPTS):
-            last = await self._last(sid)
+        for attempt in range(ATTEMPTS):
+            last = self._tails.pop(sid, None) if attempt == 0 else None
+            if last is None:
+                last = await self._last(sid)
             try:
-                await self._write(sid, last, 0 if last is None else int(last["block"]) + 1, rows)
-                return
+                tail = await self._write(sid, last, 0 if last is None else int(last["block"]) + 1, rows)
             except Conflict:
-                continue  # another process appended first: read again
+                continue  # another process wrote the series meanwhile: read its last block again
+            self._tails[sid] = tail
+            while len(self._tails) > TAILS:
+                self._tails.popitem(last=False)
+            return
         await self.forget([sid])  # could not keep up: the next reader rebuilds the series
 
-    async def _write(self, sid: str, last: dict[str, Any] | None, count: int, rows: list[dict[str, Any]]) -> None:
+    async def _write(self, sid: str, last: dict[str, Any] | None, count: int,
+                     rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append ``rows`` after block ``last`` (None: the series has none); the new last block.
+        Conflict when ``last`` changed meanwhile or a new block's number is taken."""
         room = BLOCK - int(last["n"]) if last is not None else 0
         head, rest = rows[:room], rows[room:]
+        tail = last
         if head and last is not None:
-            merged = _block(sid, int(last["block"]), _columns(last), head)
-            old = Cmp(("n",), "$eq", last["n"])
-            changes = {k: v for k, v in merged.items() if k != "_id"}
+            tail = _block(sid, int(last["block"]), _columns(last), head)
+            old = Cmp(("w",), "$eq", last.get("w"))
+            changes = {k: v for k, v in tail.items() if k != "_id"}
             if await self.adapter._patch_where(last["_id"], old, changes) is None:
                 raise Conflict("the block changed meanwhile")
         number = count
@@ -169,10 +191,14 @@ class SeriesIndex:
             number += 1
         if new:
             await self.adapter._insert(new)
+            tail = new[-1]
+        assert tail is not None
+        return tail
 
     async def forget(self, sids: Iterable[str]) -> None:
         """Drop the blocks of ``sids`` (rebuilt from the points by the next reader)."""
         for sid in sids:
+            self._tails.pop(sid, None)
             blocks = await self._blocks(sid)
             if blocks:
                 await self.adapter._delete([b["_id"] for b in blocks])
@@ -218,10 +244,11 @@ class SeriesIndex:
         rows = [{"step": s, "epoch": None if e == NO_EPOCH else e, "value": v, "timestamp": t}
                 for s, e, v, t in zip(history.steps.tolist(), history.epochs.tolist(), history.values.tolist(),
                                       history.timestamps, strict=True)]
-        try:
-            await self._write(sid, None, 0, rows)
-        except Conflict:
-            pass  # another reader rebuilt it meanwhile: theirs holds the same points
+        if rows:
+            try:
+                await self._write(sid, None, 0, rows)
+            except Conflict:
+                pass  # another reader rebuilt it meanwhile: theirs holds the same points
         return history
 
 

@@ -102,8 +102,8 @@ def test_what_users_get_wrong(server: tuple[PlumeProcess, dict[str, Any]], tmp_p
     srv, made = server
     dense_id, tiny_id = made["dense"]["_id"], made["tiny"]["_id"]
     assert models(srv, "show", "nope") == (1, "", f"plume models: no model 'nope' on {srv.url} (no model in "
-                                                  "tfjs-models, onnx-models, keras-models has that id or name; "
-                                                  "plume models list shows them)\n")
+                                                  "tfjs-models, onnx-models, keras-models, models has that id or "
+                                                  "name; plume models list shows them)\n")
     assert models(srv, "download", "dense", "--format", "tfjs", "--to", tmp_path) == (
         1, "", f"plume models: the tfjs conversion of keras-models {dense_id} was not asked for "
                f"(plume models show {dense_id})\n")
@@ -111,22 +111,16 @@ def test_what_users_get_wrong(server: tuple[PlumeProcess, dict[str, Any]], tmp_p
         1, "", f"plume models: --format tfjs is for keras-models (their server-side conversions); onnx-models "
                f"{tiny_id} is already onnx\n")
     assert list(tmp_path.iterdir()) == []  # nothing written
-    with DataStore(srv.url) as store:
-        registry = "models" in store.info()["services"]
-    if not registry:
-        assert models(srv, "list", "--service", "models") == (
-            1, "", f"plume models: {srv.url} has no model service 'models' (it has: tfjs-models, onnx-models, "
-                   "keras-models)\n")
+    assert models(srv, "list", "--service", "model") == (
+        1, "", f"plume models: {srv.url} has no model service 'model' (it has: tfjs-models, onnx-models, "
+               "keras-models, models)\n")
 
 
 def test_registry_models_are_listed_when_the_server_has_them(server: tuple[PlumeProcess, dict[str, Any]]) -> None:
     srv, _ = server
     with DataStore(srv.url) as store:
-        if "models" not in store.info()["services"]:
-            # No registry plugin here: a stored service of that name stands in for it (made on
-            # first use); with one, its own records are listed instead.
-            store.service("models").create({"name": "resnet", "version": 2, "framework": "pytorch",
-                                            "stage": "production"})
+        assert "models" in store.info()["services"]  # the registry is a built-in plugin
+        store.service("models").create({"name": "resnet", "framework": "pytorch", "tags": ["production"]})
         expected = store.service("models").find({"query": {"$sort": {"createdAt": -1}, "$limit": 1}})["data"]
     status, out, err = models(srv, "list", "--service", "models")
     assert status == 0 and err == ""

@@ -19,6 +19,7 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from ...instances import instance_name, sweep
 from . import BlobInfo, BlobStore, BlobTooLarge
@@ -74,8 +75,8 @@ class LocalBlobStore(BlobStore):
                     size += len(chunk)
                     if max_size is not None and size > max_size:
                         raise BlobTooLarge(f"{key} is larger than {max_size} bytes")
-                    digest.update(chunk)
-                    await asyncio.to_thread(out.write, chunk)
+                    # Hashed on the writer thread (hashlib lets go of the GIL): not on the event loop.
+                    await asyncio.to_thread(_hash_and_write, digest, out, chunk)
             await asyncio.to_thread(os.replace, tmp, target)
         except BaseException:
             await asyncio.to_thread(tmp.unlink, missing_ok=True)
@@ -149,6 +150,11 @@ class LocalBlobStore(BlobStore):
 def _mkdirs(*folders: Path) -> None:
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
+
+
+def _hash_and_write(digest: Any, out: Any, chunk: bytes) -> None:
+    digest.update(chunk)
+    out.write(chunk)
 
 
 def _hash_file(path: Path) -> str:

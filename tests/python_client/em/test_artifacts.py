@@ -70,6 +70,7 @@ def test_a_run_uploads_the_artifacts_it_names(online: PlumeProcess, workdir: Pat
     run.upload(folder="with-artifacts", make_folder=True)
     found = requests.get(f"{online.url}/artifacts/{data.id}", timeout=10).json()
     assert found["folder"] == "/anonymous/with-artifacts" and found["objects"] == data.objects
+    assert [(h["event"], h["by"]) for h in found["history"]] == [("upload", "anonymous")]
     doc = requests.get(f"{online.url}/runs/{run.id}", timeout=10).json()
     assert doc["associations"] == {"inputs": [{"kind": "artifact", "id": data.id, "name": "inputs"}], "outputs": []}
     # Another writer (the model registry) adds an output: the client's next patch keeps it.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.auth.support import auth_server
 from tests.conformance.clients import SocketClient
 from tests.support.inprocess import running
 
@@ -185,3 +186,18 @@ async def test_an_answer_with_ids_only_still_sends_whole_points_as_events(tmp_pa
             await sio.close()
         status, page = await http("GET", f"/metrics?run={run}&type=train&key=loss&$downsample=10")
         assert page["total"] == 3  # indexed all the same
+
+
+async def test_the_downsampled_history_shows_only_what_the_caller_may_read(tmp_path: Path) -> None:
+    async with auth_server(tmp_path) as (srv, actors), aiohttp.ClientSession() as s:
+        a, b = Http(s, srv.url, actors["editorA"].token), Http(s, srv.url, actors["editorB"].token)
+        run = (await new_run(a))["_id"]
+        assert (await a("POST", "/metrics", points(run, 200)))[0] == 201
+        assert (await b("POST", "/metrics", points(run, 10, start=500)))[0] == 403  # not B's run
+        query = f"/metrics?run={run}&type=train&key=loss&$downsample=50"
+        status, mine = await a("GET", query)
+        assert status == 200 and mine["total"] == 200 and len(mine["data"]) <= 50
+        status, theirs = await b("GET", query)
+        assert status == 200 and theirs["total"] == 0 and theirs["data"] == []
+        status, anonymous = await Http(s, srv.url)("GET", query)  # anonymous callers read public records only
+        assert status == 200 and anonymous["total"] == 0
