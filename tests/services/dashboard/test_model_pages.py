@@ -1,6 +1,7 @@
 """The models, endpoints and jobs pages in chromium, against a real server with the ML stack: a
-Keras upload's conversions going to done and its ONNX download; an endpoint's predict form
-answering what the Python client's ``predict`` answers; a batch job's progress."""
+Keras upload's conversions going to done and its ONNX download; the registry's models, versions
+and downloads; an endpoint's predict form answering what the Python client's ``predict`` answers;
+a batch job's progress."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import requests
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
+import python_client
 from python_client import DataStore, Remote
+from python_client.model import OutputModel
 from python_client.serving import ModelEndPoint, ModelInferenceJob
 from tests.services.serving import onnx_models
 from tests.support.server import REPO, PlumeProcess
@@ -83,7 +86,6 @@ def test_a_keras_upload_converts_live_and_its_onnx_downloads(server: PlumeProces
         expected = requests.get(f"{server.url}/onnx-models/{onnx_id}/model.onnx", timeout=30)
         assert expected.status_code == 200 and saved.read_bytes() == expected.content
         expect(page.locator(f"#table-onnx-models tr[data-model='{onnx_id}']")).to_be_visible()
-        screenshot(page, "models", shots, full_page=True)
         t.assert_no_console_errors()
 
 
@@ -142,3 +144,39 @@ def test_jobs_show_live_progress(server: PlumeProcess, store: DataStore, browser
         expect(row).to_contain_text("500/500")
         screenshot(page, "jobs", shots)
         t.assert_no_console_errors()
+
+
+def test_the_registry_shows_models_versions_and_downloads(server: PlumeProcess, store: DataStore, browser: Browser,
+                                                          shots: Path, tmp_path: Path) -> None:
+    python_client.connect(server.url)  # OutputModel works on the process's default connection
+    try:
+        run = store.service("runs").create({"name": "trainer", "status": "success"})
+        with tab(browser, accept_downloads=True) as t:
+            page = t.page
+            page.goto(server.url + "/#/models")
+            expect(page.get_by_role("heading", name="Registry")).to_be_visible()
+            model = OutputModel(task=run["_id"], label_enumeration={"cat": 0, "dog": 1}, tags=["cnn"],
+                                framework="keras", name="registry-cnn")
+            weights = tmp_path / "epoch-1.bin"
+            weights.write_bytes(bytes(range(256)) * 4)
+            content = weights.read_bytes()
+            model.update_weights(str(weights), iteration=1)
+            assert OutputModel.wait_for_uploads(timeout=60)
+            model.publish()
+            row = page.locator(f"#table-registry tr[data-registry='{model.id}']")
+            expect(row).to_contain_text("registry-cnn", timeout=LIVE)  # live: created, then patched
+            expect(row).to_contain_text("published", timeout=LIVE)
+            expect(row).to_contain_text("v1", timeout=LIVE)
+            expect(row).to_contain_text("cat, dog")
+            expect(row.get_by_role("link", name="run")).to_have_attribute("href", f"#/runs/{run['_id']}")
+            row.get_by_role("button", name="versions").click()
+            expect(page.locator("#table-registry")).to_contain_text("epoch-1.bin")
+            with page.expect_download() as info:
+                row.get_by_role("button", name="Download epoch-1.bin").click()
+            saved = tmp_path / "saved.bin"
+            info.value.save_as(saved)
+            assert saved.read_bytes() == content
+            screenshot(page, "models", shots, full_page=True)  # with the Keras model of the first test
+            t.assert_no_console_errors()
+    finally:
+        python_client.disconnect()
