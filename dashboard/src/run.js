@@ -6,6 +6,7 @@ import { ArtifactView, ModelRef } from './files.js'
 import { MetricsPanel, useSeries } from './metrics.js'
 import { date, duration, durationOf, kindOf, paramsOf, startOf, statusBadge, text } from './format.js'
 import { markPainted } from './marks.js'
+import { href } from './router.js'
 
 export function KeyValues({ data, label }) {
   const entries = Object.entries(data || {})
@@ -57,7 +58,8 @@ export function RunPage({ id }) {
     <h2>Checkpoints and output models</h2>
     ${checkpoints.length || models.length ? html`<ul>
       ${checkpoints.map((c) => html`<${ModelRef} key=${c.id} path=${c.service} id=${c.id} label=${c.name} />`)}
-      ${models.map((m) => html`<li><span class="badge">model</span> ${m.name || ''} <span class="muted mono">${m.id}</span></li>`)}
+      ${models.map((m) => html`<li><span class="badge">model</span> <a href=${href('models')}>${m.name || m.id}</a>
+        <span class="muted mono">${m.id}</span> <span class="muted">(registry)</span></li>`)}
     </ul>` : html`<p class="muted">None.</p>`}
     <h2>Artifacts</h2>
     ${artifacts.length ? artifacts.map((a) => html`<${ArtifactView} key=${a.id} id=${a.id} name=${a.name} />`) : html`<p class="muted">None.</p>`}

@@ -100,7 +100,8 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
     <h2>Checkpoints and output models</h2>
     ${c.length||s.length?U`<ul>
       ${c.map(e=>U`<${qr} key=${e.id} path=${e.service} id=${e.id} label=${e.name} />`)}
-      ${s.map(e=>U`<li><span class="badge">model</span> ${e.name||``} <span class="muted mono">${e.id}</span></li>`)}
+      ${s.map(e=>U`<li><span class="badge">model</span> <a href=${hr(`models`)}>${e.name||e.id}</a>
+        <span class="muted mono">${e.id}</span> <span class="muted">(registry)</span></li>`)}
     </ul>`:U`<p class="muted">None.</p>`}
     <h2>Artifacts</h2>
     ${o.length?o.map(e=>U`<${Jr} key=${e.id} id=${e.id} name=${e.name} />`):U`<p class="muted">None.</p>`}
