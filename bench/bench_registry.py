@@ -68,6 +68,58 @@ def drop_file(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+def loopback_floor(source: Path, runs: int) -> tuple[float, float]:
+    """(upload, download) seconds of the same file over loopback HTTP with nothing else done:
+    requests posting it raw to a bare aiohttp handler that drops it, and getting it back raw from
+    one that streams it from disk (no multipart, no hashing, no storage). What Python HTTP on this
+    machine costs before Plume does any work: the most any such server could reach."""
+    import subprocess
+
+    import requests
+
+    from tests.support.server import free_port
+
+    port = free_port()
+    code = f"""
+from aiohttp import web
+async def put(request):
+    async for _ in request.content.iter_chunked(1 << 20):
+        pass
+    return web.Response(text="ok")
+async def get(request):
+    return web.FileResponse({str(source)!r})
+app = web.Application(client_max_size=1 << 40)
+app.router.add_post("/", put)
+app.router.add_get("/", get)
+web.run_app(app, host="127.0.0.1", port={port}, print=None, access_log=None)
+"""
+    sink = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/x", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the floor server did not start"
+                time.sleep(0.05)
+        ups, downs = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            with source.open("rb") as f:
+                requests.post(f"http://127.0.0.1:{port}/", data=iter(lambda: f.read(1 << 20), b"")).raise_for_status()
+            ups.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            with requests.get(f"http://127.0.0.1:{port}/", stream=True) as r:
+                for _ in r.iter_content(1 << 20):
+                    pass
+            downs.append(time.perf_counter() - started)
+        return statistics.median(ups), statistics.median(downs)
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
 def main() -> None:
     transfer.PROGRESS_MIN = 1 << 62  # no progress bars: the terminal is not what is measured
     parser = argparse.ArgumentParser()
@@ -121,6 +173,7 @@ def main() -> None:
             model.get_weights(raise_on_error=True)
             cached = time.perf_counter() - cached
 
+        floor_up, floor_down = loopback_floor(source, args.runs)
         copy = statistics.median(copies)
         up, down = statistics.median(uploads), statistics.median(downloads)
         mb = size / 1024 / 1024
@@ -130,6 +183,9 @@ def main() -> None:
               f"  ratio {copy / up:.2f}x  (target >= 0.5x)")
         print(f"download (get_weights, empty cache):     {down * 1000:8.1f} ms  {mb / down:8.1f} MB/s"
               f"  ratio {copy / down:.2f}x  (target >= 0.7x)")
+        print(f"loopback HTTP floor, raw body to a bare aiohttp sink: upload {floor_up * 1000:.1f} ms "
+              f"(ratio {copy / floor_up:.2f}x), download {floor_down * 1000:.1f} ms (ratio {copy / floor_down:.2f}x)")
+        print(f"Plume against that floor: upload {floor_up / up:.2f}x, download {floor_down / down:.2f}x")
         print(f"get_weights again (cached):              {cached * 1000:8.1f} ms")
         print(f"update_weights returns in: median {statistics.median(returns) * 1000:.2f} ms, "
               f"max {max(returns) * 1000:.2f} ms over {len(returns)} calls  (target <= 5 ms)")

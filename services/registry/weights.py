@@ -13,8 +13,6 @@ next start once a day old.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -37,7 +35,6 @@ from services.files.transfer import REVALIDATE, blob_download, discard_folder, r
 
 NAMESPACE = "model-versions"
 TABLE = "_registry_uploads"
-READ_SIZE = 1024 * 1024  # bytes asked of the multipart reader at a time: fewer, larger hops
 MAX_PARTS = 16  # one weights file, plus whatever form fields a client adds
 STALE_UPLOAD = 24 * 3600.0  # seconds after which an upload never made a version is deleted (at start)
 
@@ -51,39 +48,6 @@ def version_keys(doc: Any) -> set[str]:
     """The blob key a version document's ``ref`` names (none for weights stored elsewhere)."""
     ref = parse_ref(doc.get("ref")) if isinstance(doc, dict) else None
     return {blob_key(NAMESPACE, *ref)} if ref else set()
-
-
-class _Hashing:
-    """An upload part whose bytes are hashed (SHA-256) as the blob store reads them.
-
-    Each chunk is hashed on a worker thread while the blob store stores it and the next one is
-    read (hashlib lets go of the GIL): the hash costs the event loop nothing.
-    """
-
-    def __init__(self, part: UploadPart) -> None:
-        self._part = part
-        self.name = part.name
-        self.filename = part.filename
-        self.content_type = part.content_type
-        self._sha256 = hashlib.sha256()
-        self._hashing: asyncio.Future[None] | None = None  # the previous chunk's
-
-    async def read_chunk(self, size: int = 65536) -> bytes:
-        chunk = await self._part.read_chunk(max(size, READ_SIZE))
-        await self._settle()
-        if chunk:
-            self._hashing = asyncio.ensure_future(asyncio.to_thread(self._sha256.update, chunk))
-        return chunk
-
-    async def _settle(self) -> None:
-        if self._hashing is not None:
-            hashing, self._hashing = self._hashing, None
-            await hashing
-
-    async def hexdigest(self) -> str:
-        """The SHA-256 of what was read (once the last chunk is hashed)."""
-        await self._settle()
-        return self._sha256.hexdigest()
 
 
 class Uploads:
@@ -142,20 +106,14 @@ def make_upload(blobs: BlobStore, versions: ServiceHandle, uploads: Uploads,
         if await versions.store._get_key(version_id) is not None:
             raise Conflict(f"Version '{version_id}' exists: its weights cannot change")
         await uploads.check_owner(version_id, params)
-        hashing: list[_Hashing] = []
-
-        async def wrapped() -> AsyncIterator[UploadPart]:
-            async for part in parts:
-                hashing.append(_Hashing(part))
-                yield hashing[-1]
-
         await discard_folder(blobs, NAMESPACE, version_id)  # an earlier attempt's file, whatever its name
-        stored = await receive(wrapped(), blobs, NAMESPACE, lambda _: True, limits, folder=version_id)
+        # The blob store hashes (SHA-256) what it stores: that digest is the version's.
+        stored = await receive(parts, blobs, NAMESPACE, lambda _: True, limits, folder=version_id)
         if len(stored) != 1:
             await discard_folder(blobs, NAMESPACE, version_id)
             raise BadRequest(f"An upload of weights holds exactly one file, not {len(stored)}")
         (file,) = stored
-        digest = await next(h for h in hashing if h.name == file.fieldname).hexdigest()
+        digest = file.sha256
         user = params.user or {}
         await uploads.save({"_id": version_id, "filename": file.fieldname, "sha256": digest, "size": file.size,
                             "userId": user.get("_id"), "at": now_iso()})

@@ -60,7 +60,7 @@ async def keys(store: BlobStore, prefix: str = "") -> list[str]:
 
 async def test_put_stat_open_ranges_delete(store: BlobStore) -> None:
     info = await store.put("a/f1/model.json", stream(b"hello ", b"world"))
-    assert info.size == 11 and info.etag == hashlib.md5(b"hello world").hexdigest()
+    assert info.size == 11 and info.etag == hashlib.sha256(b"hello world").hexdigest()
     stat = await store.stat("a/f1/model.json")
     assert stat is not None and (stat.size, stat.etag) == (11, info.etag)
     assert await read(store, "a/f1/model.json") == b"hello world"
@@ -83,7 +83,7 @@ async def test_big_file_streams_across_chunks_and_ranges_cross_chunk_edges(store
     block = bytes(range(256)) * 1024  # 256 KiB, over one GridFS chunk (255 KiB) and one read chunk
     data = block * 3 + b"tail"
     info = await store.put("big/f/w.bin", stream(block, block, block, b"tail"))
-    assert info.size == len(data) and info.etag == hashlib.md5(data).hexdigest()
+    assert info.size == len(data) and info.etag == hashlib.sha256(data).hexdigest()
     assert await read(store, "big/f/w.bin") == data
     for offset, length in [(255 * 1024 - 3, 10), (1, 600 * 1024), (len(data) - 5, None), (0, 1)]:
         end = None if length is None else offset + length
@@ -94,7 +94,7 @@ async def test_a_new_put_replaces_the_whole_file(store: BlobStore) -> None:
     await store.put("r/f/x", stream(b"first version"))
     info = await store.put("r/f/x", stream(b"second"))
     assert await read(store, "r/f/x") == b"second"
-    assert (await store.stat("r/f/x")).etag == info.etag == hashlib.md5(b"second").hexdigest()  # type: ignore[union-attr]
+    assert (await store.stat("r/f/x")).etag == info.etag == hashlib.sha256(b"second").hexdigest()  # type: ignore[union-attr]
     assert await keys(store, "r") == ["r/f/x"]
 
 
@@ -131,12 +131,12 @@ async def test_keys_cannot_escape_the_root(store: BlobStore, tmp_path: Path, key
     assert not (tmp_path / "x").exists()
 
 
-async def test_local_etag_is_the_md5_even_for_files_written_elsewhere(tmp_path: Path) -> None:
+async def test_local_etag_is_the_sha256_even_for_files_written_elsewhere(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     await store.put("s/f/x", stream(b"abc"))
     (tmp_path / "s" / "f" / "x").write_bytes(b"changed!")  # e.g. restored from a backup
     info = await store.stat("s/f/x")
-    assert info is not None and info.size == 8 and info.etag == hashlib.md5(b"changed!").hexdigest()
+    assert info is not None and info.size == 8 and info.etag == hashlib.sha256(b"changed!").hexdigest()
     other = LocalBlobStore(tmp_path)  # another replica on the same volume
     assert (await other.stat("s/f/x")).etag == info.etag  # type: ignore[union-attr]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class BlobInfo:
     key: str
     size: int
-    etag: str  # content hash (md5 hex)
+    etag: str  # the content's SHA-256 (hex): the ETag, and what uploads record as the file's digest
     modified: float  # POSIX timestamp
 
 

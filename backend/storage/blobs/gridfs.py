@@ -2,8 +2,9 @@
 
 The file name is the blob key; a new ``put`` uploads a new revision and then deletes the older
 ones, so readers always see a whole file. Writes and reads stream chunk by chunk (GridFS chunks
-of 255 KiB); the md5 of the content is computed while it streams in and kept on the file document
-(``plume_md5``), so both blob stores give the same ETag for the same bytes. Keys follow the local
+of 255 KiB); the SHA-256 of the content is computed while it streams in and kept on the file
+document (``plume_sha256``), so both blob stores give the same ETag for the same bytes (files an
+earlier version stored keep their ``plume_md5``). Keys follow the local
 store's rules (:func:`.local.check_key`), so a key valid on one backend is valid on the other.
 
 Over ``mongomock://`` this runs on mongomock's GridFS integration (enabled by the storage).
@@ -21,7 +22,8 @@ from . import BlobInfo, BlobStore, BlobTooLarge
 from .local import check_key
 
 CHUNK = 255 * 1024
-MD5_FIELD = "plume_md5"
+HASH_FIELD = "plume_sha256"
+OLD_HASH_FIELD = "plume_md5"  # written by earlier versions
 
 
 class GridFSBlobStore(BlobStore):
@@ -36,7 +38,7 @@ class GridFSBlobStore(BlobStore):
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], *, max_size: int | None = None) -> BlobInfo:
         check_key(key)
-        size, digest = 0, hashlib.md5(usedforsecurity=False)
+        size, digest = 0, hashlib.sha256()
         stream = self.bucket.open_upload_stream(key, chunk_size_bytes=CHUNK)
         try:
             async for chunk in chunks:
@@ -45,7 +47,7 @@ class GridFSBlobStore(BlobStore):
                     raise BlobTooLarge(f"{key} is larger than {max_size} bytes")
                 digest.update(chunk)
                 await stream.write(chunk)
-            await stream.set(MD5_FIELD, digest.hexdigest())  # stored with the file document on close
+            await stream.set(HASH_FIELD, digest.hexdigest())  # stored with the file document on close
             await stream.close()
         except BaseException:
             await stream.abort()  # removes the chunks written so far: nothing is kept
@@ -64,8 +66,8 @@ class GridFSBlobStore(BlobStore):
         doc = await self._latest(key)
         if doc is None:
             return None
-        # Files stored by other tools have no md5: their revision's ObjectId is a stable validator.
-        etag = doc.get(MD5_FIELD) or str(doc["_id"])
+        # Files stored by other tools have no hash: their revision's ObjectId is a stable validator.
+        etag = doc.get(HASH_FIELD) or doc.get(OLD_HASH_FIELD) or str(doc["_id"])
         return BlobInfo(key=key, size=int(doc["length"]), etag=etag, modified=doc["uploadDate"].timestamp())
 
     async def open(self, key: str, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
