@@ -176,4 +176,6 @@ async def test_a_writer_pointed_at_a_path_says_so(server: Running, tmp_path: Pat
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     cause = not_plume(url, "404 (No record found for id 'info')", f"did you mean {server.url}?")
     assert len(errors) == 1 and errors[0].startswith(f"Plume: {cause}. Training goes on")
-    assert "405" not in errors[0] and writer.run_data is not None and writer.run_data["status"] == "success"
+    # Not the old "405 MethodNotAllowed" (the URL itself, with its random port, may hold "405").
+    assert "MethodNotAllowed" not in errors[0] and "405 " not in errors[0].replace(server.url, "")
+    assert writer.run_data is not None and writer.run_data["status"] == "success"
