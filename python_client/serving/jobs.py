@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..datastore import DataStore
+from ..errors import Conflict
 from .connection import store_for
 from .encode import as_array, encode_value
 
@@ -76,7 +77,10 @@ class ModelInferenceJob:
     def cancel(self) -> None:
         """Stop the job (its status becomes cancelled; a finished job stays as it is)."""
         if not self.has_finished():
-            self._set(self.store.service(PATH).patch(self.model_inference_job_id, {"status": "cancelled"}))
+            try:
+                self._set(self.store.service(PATH).patch(self.model_inference_job_id, {"status": "cancelled"}))
+            except Conflict:
+                self.refresh()  # it finished meanwhile: it stays as it is
 
     def wait_until_finished(self, time_out_in_seconds: float = 600.0, check_every_n_seconds: float = 0.2) -> None:
         """Wait until the job is done, failed or cancelled (TimeoutError past the time-out)."""

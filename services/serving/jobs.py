@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from backend.app import App, ServiceHandle
-from backend.errors import BadRequest, FeathersError, NotFound
+from backend.errors import BadRequest, Conflict, FeathersError, NotFound
 from backend.hooks import HookContext, Params
 
 from .deployments import Deployments
@@ -74,6 +74,21 @@ class InferenceJobs:
                 raise BadRequest("status may only be set to 'cancelled'", errors={"status": "written by the server"})
             if ctx.method == "update":
                 raise BadRequest("jobs are changed with patch (status: cancelled)")
+            if status == "cancelled" and ctx.id is not None:
+                current = await ctx.service.store.get(ctx.id, Params())
+                if current.get("status") in FINISHED:
+                    raise Conflict(f"job {ctx.id} is {current['status']} already: it cannot be cancelled",
+                                   errors={"status": current["status"]})
+                # ... and not in between either: the write holds only while the job is unfinished.
+                ctx.params.query = {**ctx.params.query, "status": {"$nin": list(FINISHED)}}
+
+        async def finished_meanwhile(ctx: HookContext) -> None:
+            # The conditional cancel found no unfinished job: it finished (or was removed) in between.
+            if isinstance(ctx.error, NotFound) and isinstance(ctx.data, dict) and ctx.data.get("status") == "cancelled":
+                with contextlib.suppress(NotFound):
+                    current = await ctx.service.store.get(ctx.id, Params())
+                    ctx.error = Conflict(f"job {ctx.id} is {current.get('status')} already: it cannot be cancelled",
+                                         errors={"status": current.get("status")})
 
         async def started(ctx: HookContext) -> None:
             if isinstance(ctx.result, dict):
@@ -87,7 +102,8 @@ class InferenceJobs:
                         task.cancel()
 
         return {"before": {"create": [prepare], "update": [protect], "patch": [protect]},
-                "after": {"create": [started], "patch": [cancelled], "remove": [cancelled]}}
+                "after": {"create": [started], "patch": [cancelled], "remove": [cancelled]},
+                "error": {"patch": [finished_meanwhile]}}
 
     def start(self, doc: dict[str, Any]) -> None:
         job_id = str(doc["_id"])

@@ -84,11 +84,17 @@ def test_inference_job(served: dict[str, Any]) -> None:
     expected = run(served["files"]["mlp"], {"x": x})[0]
     assert np.abs(again.results() - expected).max() <= TOLERANCE
     assert (job.results() == expected.argmax(axis=1)).all()  # through its output_function
-    # Cancel: the job ends cancelled, without predictions
+    # A finished job cannot be cancelled: the server answers 409 and it stays done.
+    with pytest.raises(Conflict, match="is done already"):
+        store.service("inference-jobs").patch(job.model_inference_job_id, {"status": "cancelled"})
+    job.cancel()
+    assert job.refresh().get_status() == "done" and job.doc["predictions"] is not None
+    # Cancel while it runs: the job ends cancelled, without predictions (20,000 rows: far longer than
+    # the cancel takes to arrive).
     finished.clear()
-    big = ModelInferenceJob.submit("mlp", "cancelled", "", [x[0]] * 2000)
+    big = ModelInferenceJob.submit("mlp", "cancelled", "", [x[0]] * 20_000)
     big.cancel()
-    assert finished.wait(60)
+    assert finished.wait(120)
     assert big.get_status() == "cancelled" and big.refresh().doc["predictions"] is None
     with pytest.raises(NotFound):
         ModelInferenceJob.submit("no-such-endpoint", "x", "", [x[0]])
