@@ -7,8 +7,9 @@ The shortcuts (each names this switch where it is used):
 * :func:`backend.runner._dispatcher`: requests that can only reach the REST catch-all skip
   aiohttp's router;
 * :class:`backend.transports.sio_json.FeathersPacket`: a cheaper test for binary attachments;
-* :mod:`backend.transports.socketio`: websockets without permessage-deflate, and events for rooms
-  nobody in this process is in skipped before python-socketio builds their packet;
+* :mod:`backend.transports.socketio`: websockets without permessage-deflate and sent to without
+  python-engineio's per-message check of aiohttp's send methods, and events for rooms nobody in
+  this process is in skipped before python-socketio builds their packet;
 * :meth:`backend.storage.sqlite_db.SqliteDatabase.read_bounded`: small indexed reads run on the
   event loop's own connection (with a step budget) instead of hopping to a reader thread.
 

@@ -17,10 +17,10 @@ A plugin is a module with a module-level ``plugin = Plugin(name, setup, sections
   plugin claims stops the server at start; a plugin refuses a bad value with
   :class:`~backend.config.ConfigError`, reported with the plugin's name.
 
-The built-in plugins (:data:`BUILTIN`: authentication, runs, models, assets) are named here by
-module and imported when the app is assembled: they need no install step, and one that cannot be
-imported stops the server with the reason. Other packages add plugins through the
-``plume.plugins`` entry point group (``name = "package.module"`` or ``"package.module:plugin"``).
+The built-in plugins (:data:`BUILTIN`: authentication, runs, models, assets, tracking, registry,
+serving, dashboard) are named here by module and imported when the app is assembled: they need no
+install step, and one that cannot be imported stops the server with the reason. Other packages add
+plugins through the ``plume.plugins`` entry point group (``name = "package.module"`` or ``"package.module:plugin"``).
 ``backend`` never imports a domain package otherwise.
 """
 

@@ -13,7 +13,8 @@ from tests.import_graph import cycles, import_graph
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("backend", "services", "python_client", "keras_callback")
-#: Edges allowed although they close a cycle, each with the reason it is still there.
+
+
 def test_the_packages_have_no_import_cycle() -> None:
     assert cycles(import_graph(REPO, PACKAGES)) == []
 

@@ -1,9 +1,11 @@
 """``plume serve``: settings, logging, the app, and serving it until SIGINT/SIGTERM.
 
-The start-up line (``Plume listening on http://127.0.0.1:3030 (database sqlite:///..., authentication
-off)``) is printed once the port is bound. A start that fails for a reason the user can fix (a busy
-port, a database that cannot be opened) prints one ``plume: cannot start: ...`` line and exits 1
-(:mod:`.startup`); a bad setting exits 2.
+The port is bound first (:mod:`.listen`), before the app's setup touches the data folder: a second
+server started on a busy port leaves the first one's data alone. The start-up line (``Plume listening
+on http://127.0.0.1:3030 (database sqlite:///..., authentication off)``) is printed once the app is
+served. A start that fails for a reason the user can fix (a busy port, a database that cannot be
+opened) prints one ``plume: cannot start: ...`` line and exits 1 (:mod:`.startup`); a bad setting
+exits 2.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ import asyncio
 import contextlib
 import gc
 import logging
+import socket
 import sys
 
 from aiohttp import web
 from aiohttp.web_runner import GracefulExit
 
 from ..access_log import AccessLog, access_logger
-from ..config import ConfigError, Settings, load_settings
+from ..config import ConfigError, load_settings
 from ..logs import database_label
-from .startup import StartupError, bind_failure, open_failure
+from .listen import close, listen
+from .startup import bind_failure, open_failure
 
 EXIT_CONFIG = 2  # a setting is wrong (the message names it)
 EXIT_START = 1  # the server could not start (a busy port, a database it cannot open)
@@ -55,6 +59,11 @@ def serve_main(args: argparse.Namespace) -> int:
     from ..web import APP_KEY, create_web_app
 
     try:
+        sockets = listen(settings.host, settings.port)
+    except OSError as exc:  # socket.gaierror too
+        print(f"plume: cannot start: {bind_failure(exc, settings.host, settings.port)}", file=sys.stderr)
+        return EXIT_START
+    try:
         import uvloop  # faster event loop when installed (it is a dependency on Linux)
 
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
@@ -65,9 +74,11 @@ def serve_main(args: argparse.Namespace) -> int:
         web_app = loop.run_until_complete(create_web_app(settings))
     except ConfigError as exc:
         print(f"plume: cannot start: {exc}", file=sys.stderr)
+        close(sockets)
         loop.close()
         return EXIT_CONFIG
     except Exception as exc:
+        close(sockets)
         failure = open_failure(exc, settings.database_url)
         if failure is None:
             raise
@@ -82,20 +93,16 @@ def serve_main(args: argparse.Namespace) -> int:
     auth = "on" if web_app[APP_KEY].auth_enabled else "off"
     banner = (f"Plume listening on http://{settings.host}:{settings.port} "
               f"(database {database_label(settings.database_url)}, authentication {auth})")
-    try:
-        _run(loop, web_app, settings, banner, access)
-    except StartupError as exc:
-        print(f"plume: cannot start: {exc}", file=sys.stderr)
-        return EXIT_START
+    _run(loop, web_app, sockets, banner, access)
     return 0
 
 
-def _run(loop: asyncio.AbstractEventLoop, web_app: web.Application, settings: Settings, banner: str,
+def _run(loop: asyncio.AbstractEventLoop, web_app: web.Application, sockets: list[socket.socket], banner: str,
          access: bool) -> None:
-    """Serve until SIGINT/SIGTERM (what ``web.run_app`` does, with Plume's runner): stop accepting,
-    let in-flight requests finish (10 s at most), then run on_cleanup, which tears the app down and
-    closes the database after queued writes. ``banner`` is printed once the port is bound;
-    StartupError when it cannot be."""
+    """Serve on ``sockets`` (bound and listening) until SIGINT/SIGTERM (what ``web.run_app`` does,
+    with Plume's runner): stop accepting, let in-flight requests finish (10 s at most), then run
+    on_cleanup, which tears the app down and closes the database after queued writes. ``banner``
+    is printed once the app is served."""
     from ..runner import HANDLER_ARGS, PlumeRunner
 
     async def serve() -> None:
@@ -104,15 +111,14 @@ def _run(loop: asyncio.AbstractEventLoop, web_app: web.Application, settings: Se
                              keepalive_timeout=75.0, **HANDLER_ARGS)  # run_app's keep-alive
         await runner.setup()
         try:
-            try:
-                await web.TCPSite(runner, settings.host, settings.port).start()
-            except OSError as exc:  # socket.gaierror too
-                raise StartupError(bind_failure(exc, settings.host, settings.port)) from None
+            for sock in sockets:
+                await web.SockSite(runner, sock).start()
             print(banner, flush=True)
             while True:
                 await asyncio.sleep(3600)
         finally:
             await runner.cleanup()
+            close(sockets)  # the sites closed theirs; this is for a start that failed half-way
 
     main_task = loop.create_task(serve())
     try:

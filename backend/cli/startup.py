@@ -20,10 +20,6 @@ from ..storage import sqlite_path
 _DRIVER_DETAIL = re.compile(r" \(configured timeouts[^)]*\)|, Timeout: .*$")
 
 
-class StartupError(Exception):
-    """The server cannot start; the message says why and what to do."""
-
-
 def bind_failure(exc: OSError, host: str, port: int) -> str:
     """The message for ``exc``, raised while binding ``host:port``."""
     if exc.errno == errno.EADDRINUSE:

@@ -69,7 +69,7 @@ class SocketIOTransport:
             # to engine.io, whose packets need a codec that raises on text that is not JSON).
             serializer=sio_json.FeathersPacket,
         )
-        _plume_websockets(self.sio, compress=not fastpaths.ENABLED)
+        _plume_websockets(self.sio, fast=fastpaths.ENABLED)
         bound_pending(self.sio.eio, max_pending)
         # Fast path: the rooms of the in-process manager (python-socketio drops a room when it
         # empties): an event for rooms nobody is in is skipped before python-socketio builds its
@@ -203,23 +203,24 @@ class SocketIOTransport:
         await self.sio.emit(SIGNAL_EVENT, message, to=SIGNAL_EVENT)
 
 
-def _plume_websockets(sio: socketio.AsyncServer, *, compress: bool) -> None:
+def _plume_websockets(sio: socketio.AsyncServer, *, fast: bool) -> None:
     """Serve websockets through python-engineio's aiohttp driver subclassed, so that:
 
     * the engine.io socket knows its TCP transport, to cut off a client that does not read
       (:mod:`.sio_limits`);
     * a frame engine.io cannot decode is one warning line, not a traceback;
-    * on the fast path (``compress=False``), without permessage-deflate, as Node's socket.io
-      server serves them by default: Feathers messages are small JSON frames, and compressing
-      each cost more CPU than it saved on a LAN (a top item of the socket.io profile);
-      python-engineio hardcodes aiohttp's default (compress on) in its driver.
+    * on the fast path (``fast``, :mod:`backend.fastpaths`): without permessage-deflate, as Node's
+      socket.io server serves them by default (Feathers messages are small JSON frames, and
+      compressing each cost more CPU than it saved on a LAN, a top item of the socket.io profile;
+      python-engineio hardcodes aiohttp's default, compress on, in its driver), and sending
+      without the driver's per-message check of aiohttp's send methods.
     """
     from engineio.async_drivers.aiohttp import WebSocket
 
     class PlumeWebSocket(WebSocket):  # type: ignore[misc]
         async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
             request = environ["aiohttp.request"]
-            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress)
+            self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=not fast)
             await self._sock.prepare(request)
             # The engine.io socket (whose handler this is) may have to cut the connection short.
             self.handler.__self__.plume_transport = request.transport
@@ -231,6 +232,7 @@ def _plume_websockets(sio: socketio.AsyncServer, *, compress: bool) -> None:
                 await self._sock.close()
             return self._sock
 
+    class FastPlumeWebSocket(PlumeWebSocket):
         # The stock driver asks inspect.iscoroutinefunction of aiohttp's send method on every
         # message; aiohttp's are coroutines.
         async def send(self, message: str | bytes) -> None:
@@ -239,4 +241,4 @@ def _plume_websockets(sio: socketio.AsyncServer, *, compress: bool) -> None:
             else:
                 await self._sock.send_str(message)
 
-    sio.eio._async = {**sio.eio._async, "websocket": PlumeWebSocket}
+    sio.eio._async = {**sio.eio._async, "websocket": FastPlumeWebSocket if fast else PlumeWebSocket}

@@ -44,13 +44,15 @@ class _Slot:
 
 
 class ConversionPool:
-    """Run :class:`ConversionJob` s in long-lived, spawned worker processes.
+    """Run :class:`ConversionJob` s in long-lived worker processes (``python -m`` children started
+    with ``Popen``, see :mod:`python_client.conversion.process`; not multiprocessing's spawn).
 
     Args:
         workers: Number of worker processes (each costs ~500 MB once TensorFlow is imported).
         max_jobs_per_worker: Recycle a worker after this many jobs, bounding leaks in TensorFlow.
         job_timeout: Seconds a job may run; past it the worker is killed and replaced and the job
-            fails with ``error_kind == "timeout"``.
+            fails with ``error_kind == "timeout"``. Read as each job starts: changing the
+            attribute applies to the jobs that start after.
         max_queued: Jobs that may wait for a worker; beyond it :meth:`convert` raises
             :class:`PoolBusyError` instead of queueing without bound.
         startup_timeout: Seconds a new worker may take to import TensorFlow and report ready.

@@ -109,12 +109,22 @@ def _ordered(steps: np.ndarray, epochs: np.ndarray, values: np.ndarray, timestam
     return History(steps, epochs, values, list(timestamps))
 
 
+class _SeriesLock:
+    """A series' append lock and how many appends hold or wait for it (it goes when the last leaves)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class SeriesIndex:
     """Blocks of every series in an internal table (see the module docstring)."""
 
     def __init__(self, adapter: StorageAdapter, cached_points: int = CACHED_POINTS) -> None:
         self.adapter = adapter
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, _SeriesLock] = {}
         # Decoded series by id, with the write stamp of their last block when read: any append
         # rewrites the last block (a new stamp), any rebuild every block, in whichever process.
         self._cache: OrderedDict[str, tuple[str, History, int]] = OrderedDict()
@@ -141,13 +151,17 @@ class SeriesIndex:
         await asyncio.gather(*(self._locked_append(sid, rows) for sid, rows in by_series.items()))
 
     async def _locked_append(self, sid: str, rows: list[dict[str, Any]]) -> None:
-        lock = self._locks.setdefault(sid, asyncio.Lock())
+        held = self._locks.get(sid)
+        if held is None:
+            held = self._locks[sid] = _SeriesLock()
+        held.users += 1  # counted before any await: nobody drops the lock while this one waits
         try:
-            async with lock:
+            async with held.lock:
                 await self._append(sid, rows)
         finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(sid, None)
+            held.users -= 1
+            if held.users == 0:
+                del self._locks[sid]
 
     async def _last(self, sid: str) -> dict[str, Any] | None:
         """The series' last block (only it: appending reads nothing else)."""

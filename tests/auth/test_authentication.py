@@ -14,6 +14,9 @@ import aiohttp
 import jwt
 import pytest
 
+from backend.auth.authorize import AUTH_PATH
+from backend.channels import Connection
+from backend.hooks import HookContext
 from tests.auth.support import (
     OK,
     PASSWORD,
@@ -251,18 +254,57 @@ async def test_anonymous_without_rules_is_told_to_log_in(tmp_path: Path) -> None
 
 async def test_a_socket_gone_before_its_login_ends_is_left_alone(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """A login still checking its password when the client disconnects: nothing joins a room for
-    the vanished connection, and nothing is logged as an error."""
+    """A login still running when the client disconnects: nothing joins a room for the vanished
+    connection, and nothing is logged as an error."""
     import socketio
 
     async with auth_server(tmp_path) as (srv, _):
-        for _ in range(3):
+        gone: dict[str, asyncio.Event] = {}
+        vanishing = 3
+        held: list[str] = []
+        arrived: asyncio.Queue[str] = asyncio.Queue()
+        ended: asyncio.Queue[str] = asyncio.Queue()
+
+        def gone_event(conn_id: str) -> asyncio.Event:
+            return gone.setdefault(conn_id, asyncio.Event())
+
+        async def disconnected(conn: Connection) -> None:
+            gone_event(conn.id).set()
+
+        async def held_until_gone(ctx: HookContext) -> None:
+            # The first logins go on once their socket is gone: the case under test, every time.
+            if len(held) == vanishing:
+                return  # the later login, on another connection
+            conn_id = ctx.params.connection.id
+            held.append(conn_id)
+            arrived.put_nowait(conn_id)
+            await asyncio.wait_for(gone_event(conn_id).wait(), 10)
+
+        async def ends(ctx: HookContext) -> None:
+            ended.put_nowait(ctx.params.connection.id)
+
+        srv.app.on_disconnect(disconnected)
+        srv.app.services[AUTH_PATH].hooks({"before": {"create": [held_until_gone]},
+                                           "after": {"create": [ends]}, "error": {"create": [ends]}})
+        for _ in range(vanishing):
             sio = socketio.AsyncClient()
             await sio.connect(srv.url, transports=["websocket"])
             await sio.emit("create", ("authentication", {"strategy": "local", "email": "editora@example.org",
                                                          "password": PASSWORD}, {}))
-            await asyncio.sleep(0.01)  # the server has the call: its password check runs
+            conn_id = await asyncio.wait_for(arrived.get(), 10)  # the server has the call
             await sio.disconnect()
-        await asyncio.sleep(1.0)  # the password checks end
+            assert await asyncio.wait_for(ended.get(), 10) == conn_id  # its login ended after that
+        # A later permitted call on another connection is answered: whatever the vanished ones'
+        # logins set off (their answers to nobody) had its turn before.
+        other = await SocketClient(srv.url).connect()
+        try:
+            other_id = other.sio.get_sid()
+            result = await other.call("create", "authentication", {"strategy": "local", "email": "editora@example.org",
+                                                                   "password": PASSWORD})
+            assert result["user"]["email"] == "editora@example.org"
+            assert await asyncio.wait_for(ended.get(), 10) == other_id
+        finally:
+            await other.sio.disconnect()
+        await asyncio.wait_for(gone_event(other_id).wait(), 10)
         assert srv.app.connections == {}
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -66,5 +66,6 @@ def test_login_reauthenticate_logout(report: dict[str, Any], via: str) -> None:
 
 
 def test_events_follow_permissions(report: dict[str, Any]) -> None:
-    assert report["events"] == {"mine": ["mine-private", "theirs-public"],
-                                "theirs": ["theirs-private", "theirs-public"]}
+    # "end" is the last note, public: heard by both, after everything they heard.
+    assert report["events"] == {"mine": ["mine-private", "theirs-public", "end"],
+                                "theirs": ["theirs-private", "theirs-public", "end"]}

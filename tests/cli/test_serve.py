@@ -3,6 +3,7 @@ errors (exit status 1, no traceback, no "listening" line) for a busy port or a d
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -51,6 +52,20 @@ def test_a_busy_port_is_one_line(plume_process: PlumeProcess, tmp_path: Path) ->
     proc = plume("serve", "--port", plume_process.port, "--data-dir", tmp_path)
     refused(proc, f"port {plume_process.port} on 127.0.0.1 is in use (is another Plume running? use --port)")
     assert requests.get(f"{plume_process.url}/info", timeout=5).status_code == 200  # the first one is fine
+
+
+def test_a_second_server_on_a_busy_port_leaves_the_first_ones_data_alone(plume_process: PlumeProcess) -> None:
+    # A folder a start would sweep (untouched for two days) put into the running server's data
+    # after its own start: a second start on the same data and port must fail before its setup
+    # (scratch sweeps, conversions resumed, tables renamed...) reaches it.
+    stale = plume_process.data_dir / "tmp" / "uploads" / "elsewhere-1"
+    stale.mkdir(parents=True)
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    proc = plume("serve", "--port", plume_process.port, "--data-dir", plume_process.data_dir)
+    refused(proc, f"port {plume_process.port} on 127.0.0.1 is in use (is another Plume running? use --port)")
+    assert stale.is_dir()
+    assert requests.get(f"{plume_process.url}/info", timeout=5).status_code == 200
 
 
 def test_an_address_of_another_machine_is_one_line(tmp_path: Path) -> None:

@@ -63,8 +63,21 @@ async function exercise(kind) {
   return out;
 }
 
+function waitFor(predicate, timeoutMs) {
+  // Resolves once predicate() holds, or after timeoutMs (the caller's checks then say what is missing).
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const tick = () => {
+      if (predicate() || Date.now() - start > timeoutMs) return resolve();
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
 async function events() {
-  // One listener per user: each hears its own private notes, not the other's.
+  // One listener per user: each hears its own private notes, not the other's. A public note made
+  // last marks the end: events arrive in order, so a stray private one would be heard before it.
   const mine = client('socket');
   const theirs = client('socket');
   await mine.app.authenticate({ strategy: 'local', email, password });
@@ -75,7 +88,8 @@ async function events() {
   await mine.app.service('notes').create({ tag: 'mine-private' });
   await theirs.app.service('notes').create({ tag: 'theirs-private' });
   await theirs.app.service('notes').create({ tag: 'theirs-public', public: true });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await mine.app.service('notes').create({ tag: 'end', public: true });
+  await waitFor(() => heard.mine.includes('end') && heard.theirs.includes('end'), 10000);
   mine.socket.close();
   theirs.socket.close();
   return heard;

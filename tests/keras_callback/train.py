@@ -7,6 +7,11 @@ loading downloaded ``.keras``/``.h5`` files, happen here:
     python -m tests.keras_callback.train load MODEL_FILE INPUTS_JSON     # prints Keras' predictions
     python -m tests.keras_callback.train save MODEL_FILE OUT_JSON        # the untrained tiny model
 
+    python -m tests.keras_callback.train mistakes --url URL --no-scheme URL --logs DIR
+
+``mistakes`` makes a callback on the URL without a scheme (printing the ValueError it raises),
+then trains with one on ``--url`` (a URL that is not the server's root, say).
+
 ``--pause-after 1`` waits for the uploads after epoch 1, prints ``PAUSED`` and reads a line from
 stdin before going on (the test kills the backend meanwhile). ``--flush-each-epoch`` waits for the
 uploads after every epoch (so a subscriber sees every epoch's patch).
@@ -76,6 +81,22 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def mistakes(args: argparse.Namespace) -> int:
+    """A new user's URL mistakes, through the callback itself."""
+    from keras_callback import KerasCallback
+
+    try:
+        KerasCallback(args.name, args.no_scheme, base_log_dir=args.logs)
+    except ValueError as exc:
+        print(f"ValueError: {exc}", flush=True)
+    callback = KerasCallback(args.name, args.url, base_log_dir=args.logs, model_checkpoint_freq=None,
+                             final_checkpoint=False, upload_timeout=60)
+    x, y, _ = _data()
+    _model().fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0, callbacks=[callback])
+    print("DONE", flush=True)
+    return 0
+
+
 def load(path: str, inputs_json: str) -> int:
     import numpy as np
 
@@ -115,7 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     sv = sub.add_parser("save")
     sv.add_argument("path")
     sv.add_argument("out")
+    mk = sub.add_parser("mistakes")
+    mk.add_argument("--url", required=True)
+    mk.add_argument("--no-scheme", required=True)
+    mk.add_argument("--logs", required=True)
+    mk.add_argument("--name", default="kt")
     args = parser.parse_args(argv)
+    if args.command == "mistakes":
+        return mistakes(args)
     if args.command == "save":
         return save(args.path, args.out)
     return train(args) if args.command == "train" else load(args.path, args.inputs)

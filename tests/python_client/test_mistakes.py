@@ -1,8 +1,9 @@
 """The first hour: a new user's mistakes get an error that names the fix, at once, in both shells.
 
 A URL that is not a Plume server's, a URL without ``http://``, a query not wrapped in
-``{"query": ...}``, a download into a folder that does not exist, a bad API key on ``.on()``.
-Every test runs over both client shells (the ``shell`` fixture) against a real server.
+``{"query": ...}``, a download into a folder that does not exist, a bad API key on ``.on()``, a
+text file uploaded as a ``.keras`` model. The tests run against a real server, over both client
+shells (the ``shell`` fixture) where the mistake is made through them (``Remote`` is sync only).
 """
 
 from __future__ import annotations
@@ -179,3 +180,17 @@ async def test_a_writer_pointed_at_a_path_says_so(server: Running, tmp_path: Pat
     # Not the old "405 MethodNotAllowed" (the URL itself, with its random port, may hold "405").
     assert "MethodNotAllowed" not in errors[0] and "405 " not in errors[0].replace(server.url, "")
     assert writer.run_data is not None and writer.run_data["status"] == "success"
+
+
+def test_a_text_file_named_model_keras_is_refused_with_the_reason(plume_process: PlumeProcess, tmp_path: Path) -> None:
+    model = tmp_path / "model.keras"
+    model.write_text("not a model\n")
+    remote = Remote(plume_process.url)
+    try:
+        with pytest.raises(BadRequest) as info:
+            remote.upload_keras_model(model)
+        assert info.value.message == ("File 'model.keras' (field 'model.keras') is not a .keras model: "
+                                      "it is not a zip archive (a .keras file is one)")
+        assert remote.store.service("keras-models").find()["total"] == 0  # nothing was stored
+    finally:
+        remote.close()
