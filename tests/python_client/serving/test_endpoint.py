@@ -80,8 +80,10 @@ def test_inference_job(served: dict[str, Any]) -> None:
     job = ModelInferenceJob.submit("mlp", "score-all", "300 rows", [{"x": row} for row in x],
                                    output_function=lambda p: p.argmax(axis=1))
     assert job.model_inference_job_name == "score-all" and job.status == "queued"
+    assert job.model_id == ModelEndPoint.lookup("mlp").model == f"onnx-models/{served['docs']['mlp']['_id']}"
     assert finished.wait(60)
     again = ModelInferenceJob.retrieve(job.model_inference_job_id)
+    assert again.model_id == job.model_id
     assert again.get_status() == "done" and again.progress == {"done": 300, "total": 300}
     assert again.has_finished() and "running" in [d["status"] for d in seen]
     expected = run(served["files"]["mlp"], {"x": x})[0]
