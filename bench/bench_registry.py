@@ -140,7 +140,8 @@ def main() -> None:
         with PlumeProcess(root / "server", config=config) as srv:
             python_client.connect(srv.url)
             pid = srv.proc.pid  # type: ignore[union-attr]
-            model = OutputModel(name="bench", framework="none")
+            task = python_client.default_store().service("runs").create({"name": "bench"})["_id"]
+            model = OutputModel(task=task, name="bench", framework="none")
             idle = rss_mb(pid)
             with PeakRss(pid) as peak:
                 for run in range(args.runs):

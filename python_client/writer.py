@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .current_run import run_started
 from .failures import explain
 from .ids import object_id
 from .model_files import checkpoint_basename, local_format, remote_format, save_model
@@ -113,6 +114,7 @@ class Writer:
         self.close()
         self.state = RunState(new_run_directory(self.base_log_dir, start), conform_dict(data, default=str))
         self.state.save()
+        run_started(self)
         if self.remote is not None:
             self.sync = RunSync(self.remote, self.state)
             self.sender = BackgroundSender(self.sync.step, lambda: self._state().version, describe=self._describe,

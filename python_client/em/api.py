@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import default
+from ..current_run import run_started
 from ..datastore import DataStore
 from . import checks, local
 from .artifact import Artifact
@@ -72,6 +73,7 @@ def create_run(config_path: str | None = None, name: str = "default", hparams: d
               hparams=args["hparams"], platform=platform_info(), git=git_info())
     if args["auto_upload"]:
         run.start_upload(_store(), str(args["folder"]), bool(args["make_folder"]), str(args["conflict_strategy"]))
+    run_started(run)
     return run
 
 
@@ -109,6 +111,7 @@ def load_run(path: str, auto_upload: bool = False, folder: str = "default", make
         run = download_run(_store(), doc)
     if auto_upload:
         run.start_upload(_store(), folder, make_folder, conflict_strategy)
+    run_started(run)  # a finished run loaded for reading is never current
     return run
 
 

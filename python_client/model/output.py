@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ..current_run import current_run
 from ..errors import Conflict, PlumeError
 from ..ids import object_id
 from .base import MODELS, Model
@@ -81,7 +82,11 @@ class OutputModel(Model):
     """A model a run makes (see the module doc). Read-write, unlike :class:`Model`.
 
     Args:
-        task: The run that makes the model (an ``em.Run``, a run id or a Marcelle ``Writer``).
+        task: The run that makes the model (an ``em.Run``, a run id or a Marcelle ``Writer``). None:
+            the run this process is making (the latest ``em`` run or ``Writer`` run started here and
+            not finished, :func:`python_client.current_run.current_run`); ValueError when there is
+            none, as a model is always made by a run. With ``base_model_id`` and no run, the model
+            keeps its own.
         config_text, config_dict: The configuration, as text or as a dict (kept as JSON text); not both.
         label_enumeration: ``{label: int}``, values unique.
         name: The model's name (default: the run's name).
@@ -102,6 +107,12 @@ class OutputModel(Model):
             "config_text": design_text(config_text, config_dict), "labels": checked_labels(label_enumeration),
             "tags": _tags(tags), "comment": comment, "framework": _framework(framework),
         }
+        if task is None:
+            task = current_run()
+            if task is None and base_model_id is None:
+                raise ValueError("OutputModel needs the run that makes the model: pass task= (an em Run, a run id "
+                                 "or a Writer), or start a run in this process first (em.create_run, "
+                                 "Writer.create_run)")
         run_id, run_name = task_of(task)
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError("name must be a non-empty string")

@@ -24,14 +24,20 @@ class EndpointFailed(Unprocessable):  # type: ignore[misc,valid-type]
 
 
 def model_ref(model: Any) -> str:
-    """What an endpoint's ``model`` field takes, from a reference string or a model document
+    """What an endpoint's ``model`` field takes, from a reference string, a registry model object
+    (:class:`python_client.model.Model` or ``OutputModel``: ``models/<id>``) or a model document
     (an ``onnx-models``/``keras-models`` document, by its ``format``; a registry model, by its ``uri``)."""
     if isinstance(model, str):
         return model
+    from ..model.base import Model  # here: the registry client is not needed to serve other models
+
+    if isinstance(model, Model):
+        return f"models/{model.id}"
     doc = model if isinstance(model, Mapping) else getattr(model, "__dict__", {})
     ident = doc.get("_id") or doc.get("id")
     if not ident:
-        raise TypeError("model must be a reference ('onnx-models/<id>', a name...) or a model document with an _id")
+        raise TypeError("model must be a reference ('onnx-models/<id>', 'models/<id>', a name...), a registry "
+                        f"Model/OutputModel or a model document with an _id, not {type(model).__name__}")
     service = MODEL_SERVICES.get(str(doc.get("format"))) or ("models" if "uri" in doc or "versions" in doc else None)
     return f"{service}/{ident}" if service else str(ident)
 
@@ -68,7 +74,8 @@ class ModelEndPoint:
     def create(cls, model: Any, endpoint_name: str, description: str = "", number_of_service_replicas: int = 1,
                gpu_required: bool = False, *, top_n: int | None = None, labels: Any = None, wait: bool = True,
                timeout: float = 900.0, store: DataStore | None = None, **fields: Any) -> ModelEndPoint:
-        """Create endpoint ``endpoint_name`` serving ``model`` on ``number_of_service_replicas``
+        """Create endpoint ``endpoint_name`` serving ``model`` (a registry ``Model``/``OutputModel``, a
+        model document, or a reference such as ``"models/<id>"``) on ``number_of_service_replicas``
         sessions; with ``wait``, return once it is ready (EndpointFailed if its model cannot load,
         TimeoutError past ``timeout``). Conflict when the name is taken."""
         store = store_for(store=store)[0]

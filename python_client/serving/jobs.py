@@ -31,7 +31,7 @@ class ModelInferenceJob:
         self.model_inference_job_id = doc.get("_id")
         self.model_inference_job_name = doc.get("name")
         self.description = doc.get("description")
-        self.model_id = doc.get("model") or doc.get("endpoint")
+        self.model_id = doc.get("model")  # the endpoint's model when the job was submitted
         self.endpoint = doc.get("endpoint")
         self.status = doc.get("status")
         self.progress = doc.get("progress") or {}

@@ -110,14 +110,20 @@ class InputQueue(_Queue):
         (a path, ``{"path"}``, ``{"b64"}``), sparse tensors ``[indices, values, shape]``."""
         self.store.service(REQUESTS).create({"uri": str(uri), "endpoint": self.name, "inputs": encode_inputs(data)})
 
-    def predict(self, request_data: str | dict[str, Any], timeout: float = 30.0) -> Any:
-        """Predict the instances of ``{"instances": [{input: value}, ...]}`` (JSON text or a dict):
-        an ndarray with one row per instance (a dict of them for several outputs; the
-        ``{label: probability}`` dicts of a ``top_n`` endpoint)."""
-        request = json.loads(request_data) if isinstance(request_data, (str, bytes)) else request_data
+    def predict(self, request_str: str | bytes | dict[str, Any] | None = None, timeout: float = 30.0, *,
+                request_data: str | bytes | dict[str, Any] | None = None) -> Any:
+        """Predict the instances of ``request_str``, ``{"instances": [{input: value}, ...]}`` (JSON
+        text, as the seed's ``predict(request_str)``, or a dict): an ndarray with one row per instance
+        (a dict of them for several outputs; the ``{label: probability}`` dicts of a ``top_n``
+        endpoint). ``request_data`` is the same argument under the name Analytics Zoo's own client
+        gives it; ``timeout`` bounds the wait for queued answers (TimeoutError)."""
+        if (request_str is None) == (request_data is None):
+            raise TypeError("predict() takes the request once: predict(request_str) (or request_data=...)")
+        given = request_str if request_str is not None else request_data
+        request = json.loads(given) if isinstance(given, (str, bytes)) else given
         instances = request.get("instances") if isinstance(request, dict) else None
         if not isinstance(instances, list) or not instances:
-            raise ValueError('request_data must hold {"instances": [{...}, ...]}')
+            raise ValueError('request_str must hold {"instances": [{...}, ...]}')
         if self.sync:
             return as_array(post_predict(self.store, self.name, {"instances": instances})["predictions"])
         uris = [f"predict-{uuid.uuid4()}" for _ in instances]

@@ -7,7 +7,7 @@ long as their rows stack: same shapes past the batch dimension), and when it has
 thread (onnxruntime releases the GIL, so replicas run in parallel and the event loop stays free),
 and each caller gets its slice of the outputs. While every replica is busy, requests pile up and
 the next batch takes them all: batches grow with the load, and an idle endpoint adds at most
-``max_wait`` to a request's latency.
+``max_wait`` to a request's latency. :attr:`Batcher.stats` counts the runs and their rows.
 """
 
 from __future__ import annotations
@@ -38,6 +38,21 @@ class _Request:
     future: asyncio.Future[list[np.ndarray]] = field(repr=False)
 
 
+@dataclass
+class BatchStats:
+    """What a batcher did: ``runs`` (``session.run`` calls), ``rows`` (the rows they ran) and
+    ``largest`` (the rows of the largest). ``runs < requests`` is dynamic batching at work."""
+
+    runs: int = 0
+    rows: int = 0
+    largest: int = 0
+
+    def record(self, rows: int) -> None:
+        self.runs += 1
+        self.rows += rows
+        self.largest = max(self.largest, rows)
+
+
 class Batcher:
     """Batches the requests of one endpoint over ``replicas`` sessions (see the module docstring)."""
 
@@ -57,6 +72,7 @@ class Batcher:
             self._free.put_nowait(i)
         self._running: set[asyncio.Task[None]] = set()
         self._closed = False
+        self.stats = BatchStats()
         self._collector = asyncio.create_task(self._collect(), name=f"serving-batcher-{name}")
 
     async def submit(self, feeds: Feeds, rows: int) -> list[np.ndarray]:
@@ -79,6 +95,16 @@ class Batcher:
         self._queued_rows += rows
         self._arrived.set()
         return await future
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for a replica."""
+        return len(self._pending)
+
+    async def _run_on(self, replica: int, feeds: Feeds, rows: int) -> Sequence[np.ndarray]:
+        """One run of ``rows`` rows on ``replica``'s thread, counted in :attr:`stats`."""
+        self.stats.record(rows)
+        return await asyncio.get_running_loop().run_in_executor(self._threads[replica], self._run, replica, feeds)
 
     async def _collect(self) -> None:
         while True:
@@ -127,9 +153,8 @@ class Batcher:
                 return
             feeds = batch[0].feeds if len(batch) == 1 else {
                 name: np.concatenate([r.feeds[name] for r in batch]) for name in batch[0].feeds}
-            loop = asyncio.get_running_loop()
             try:
-                outputs = await loop.run_in_executor(self._threads[replica], self._run, replica, feeds)
+                outputs = await self._run_on(replica, feeds, sum(r.rows for r in batch))
             except Exception as exc:
                 if len(batch) == 1:
                     if not batch[0].future.done():
@@ -151,9 +176,8 @@ class Batcher:
     async def _execute_alone(self, replica: int, request: _Request) -> None:
         if request.future.done():
             return
-        loop = asyncio.get_running_loop()
         try:
-            outputs = await loop.run_in_executor(self._threads[replica], self._run, replica, request.feeds)
+            outputs = await self._run_on(replica, request.feeds, request.rows)
         except Exception as exc:
             if not request.future.done():
                 request.future.set_exception(exc)

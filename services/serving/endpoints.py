@@ -74,7 +74,7 @@ def endpoint_hooks(app: App, deployments: Deployments, resolver: Resolver) -> di
     async def checked_model(model: Any, params: Params) -> Any:
         """The name of the model ``model`` names; 404 when there is none, 422 when it cannot serve."""
         path, doc = await resolver.find(model, params)
-        why = resolver.precheck(path, doc)
+        why = await resolver.precheck(path, doc)
         if why is not None:
             raise Unprocessable(f"model '{model}' cannot be served: {why}", errors={"model": why})
         return doc.get("name")

@@ -1,13 +1,14 @@
 """``inference-jobs``: batch inference over many instances (SBrain's ``ModelInferenceJob``).
 
-A job ``{name, description, endpoint, instances}`` runs in the process that stored it, as an
-asyncio task feeding the endpoint's batcher ``[serving] max_batch`` instances at a time. The
-document is the job's state: ``status`` (``queued`` → ``running`` → ``done`` | ``failed`` |
-``cancelled``), ``progress: {done, total}`` patched as chunks finish (clients watch the
-``inference-jobs patched`` events), then ``predictions`` (one per instance) or ``error``. A client
-cancels a job by patching its ``status`` to ``cancelled``. A job cut short by a restart is run
-again from the start by the next process to start. (Dask runs Plume's long jobs in later work; an
-inference job is short and needs the loaded endpoint, so it runs beside it.)
+A job ``{name, description, endpoint, instances}`` runs in the process that stored it, as an asyncio
+task feeding the endpoint's batcher ``[serving] max_batch`` instances at a time. The server sets
+``model`` to the endpoint's model when the job is submitted. The document is the job's state:
+``status`` (``queued`` → ``running`` → ``done`` | ``failed`` | ``cancelled``), ``progress: {done,
+total}`` patched as chunks finish (clients watch the ``inference-jobs patched`` events), then
+``predictions`` (one per instance) or ``error``. A client cancels a job by patching its ``status``
+to ``cancelled``. A job cut short by a restart is run again from the start by the next process to
+start. (Dask runs Plume's long jobs in later work; an inference job is short and needs the loaded
+endpoint, so it runs beside it.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 PATH = "inference-jobs"
 FINISHED = ("done", "failed", "cancelled")
 PROGRESS_EVERY = 0.25  # seconds between progress patches
-SERVER_FIELDS = ("progress", "predictions", "error")
+SERVER_FIELDS = ("progress", "predictions", "error", "model")
 
 
 class InferenceJobs:
@@ -52,11 +53,13 @@ class InferenceJobs:
                 return
             name = ctx.data.get("endpoint")
             try:
-                await self.deployments.handle.store.get(name, Params())
+                endpoint = await self.deployments.handle.store.get(name, Params())
             except NotFound:
                 raise NotFound(f"Endpoint '{name}' not found", errors={"endpoint": "not found"}) from None
             user = ctx.params.user or {}
-            ctx.data.update({"status": "queued", "predictions": None, "error": None,
+            # The model the job runs is the endpoint's at submission (SBrain's model_id): the
+            # endpoint may serve another model later, the job's record stays true.
+            ctx.data.update({"status": "queued", "predictions": None, "error": None, "model": endpoint.get("model"),
                              "progress": {"done": 0, "total": len(ctx.data["instances"])}})
             ctx.data.setdefault("name", f"inference-{name}")
             ctx.data.setdefault("description", "")

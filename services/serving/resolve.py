@@ -92,20 +92,27 @@ class Resolver:
         found = page["data"] if isinstance(page, dict) else page
         return found[0] if found else None
 
-    @staticmethod
-    def precheck(path: str, doc: dict[str, Any]) -> str | None:
-        """Why ``doc`` can be told at once never to serve (no .onnx file, no ONNX conversion), or None."""
-        if path == "onnx-models":
-            files = doc.get("files") if isinstance(doc.get("files"), list) else []
-            if not any(isinstance(p, list) and len(p) == 2 and str(p[1]).lower().endswith(".onnx") for p in files):
-                return f"onnx-models {doc.get('_id')} has no .onnx file"
-        if path == "keras-models":
-            entry = (doc.get("conversions") or {}).get("onnx")
-            if not isinstance(entry, dict):
-                return f"keras-models {doc.get('_id')} is not converted to ONNX (add \"onnx\" to its convert list)"
-            if entry.get("status") == "error":
-                return f"the ONNX conversion of keras-models {doc.get('_id')} failed: {entry.get('error')}"
-        return None
+    async def precheck(self, path: str, doc: dict[str, Any]) -> str | None:
+        """Why ``doc`` can be told at once never to serve (no .onnx file, no ONNX conversion, a
+        registry model whose weights are neither), or None."""
+        if path == "models":
+            return await self._registry_precheck(doc)
+        return _document_precheck(path, doc)
+
+    async def _registry_precheck(self, doc: dict[str, Any]) -> str | None:
+        try:
+            version, ref, filename = await self._latest_weights(doc)
+        except ModelNotServable as exc:
+            return str(exc)
+        if ref is not None and filename.endswith(".onnx"):
+            return None
+        if version.get("keras") and "keras-models" in self.app.services:
+            try:
+                keras_doc = await self.app.service("keras-models").get(version["keras"])
+            except NotFound:
+                return f"the Keras document converting {_registry_name(doc)} is gone"
+            return _document_precheck("keras-models", keras_doc)
+        return _not_onnx(doc, filename)
 
     async def source(self, model: str) -> ModelSource:
         """The ONNX bytes ``model`` serves (waits for a Keras conversion in progress)."""
@@ -167,25 +174,55 @@ class Resolver:
             if not waiting:
                 self._waiters.pop(keras_id, None)
 
+    async def _latest_weights(self, doc: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None, str]:
+        """A registry model's latest version, its stored file's reference (None for weights stored
+        elsewhere) and its file name (lower case); ModelNotServable when it has no weights."""
+        version_id = doc.get("versionId")
+        if not version_id or "model-versions" not in self.app.services:
+            raise ModelNotServable(f"{_registry_name(doc)} has no weights yet")
+        try:
+            version = await self.app.service("model-versions").get(version_id)
+        except NotFound:
+            raise ModelNotServable(f"{_registry_name(doc)} has no weights yet (its version is being stored)") from None
+        ref = parse_ref(version.get("ref")) if isinstance(version.get("ref"), str) else None
+        filename = str(version.get("filename") or (ref[1] if ref else "")).lower()
+        return version, ref, filename
+
     async def registry_document(self, doc: dict[str, Any]) -> ModelSource:
         """A registry model: its latest version's ONNX file, or its Keras file's ONNX conversion."""
         labels = labels_of(doc.get("labels"))
-        version_id = doc.get("versionId")
-        if not version_id or "model-versions" not in self.app.services:
-            raise ModelNotServable(f"registry model {doc.get('name') or doc.get('_id')} has no weights yet")
-        version = await self.app.service("model-versions").get(version_id)
-        ref = parse_ref(version.get("ref")) if isinstance(version.get("ref"), str) else None
-        filename = str(version.get("filename") or (ref[1] if ref else "")).lower()
+        version, ref, filename = await self._latest_weights(doc)
         if ref is not None and filename.endswith(".onnx"):
-            return ModelSource(f"model-versions/{version_id}",
+            return ModelSource(f"model-versions/{version['_id']}",
                                await self.read_blob(blob_key("model-versions", *ref)), labels)
         if version.get("keras"):
             keras_doc = await self.app.service("keras-models").get(version["keras"])
             return await self.keras_document(keras_doc, labels)
-        raise ModelNotServable(f"registry model {doc.get('name') or doc.get('_id')}: its latest version "
-                               f"({filename or 'no file'}) is neither an ONNX file Plume stores nor a converted "
-                               "Keras model")
+        raise ModelNotServable(_not_onnx(doc, filename))
 
+
+def _registry_name(doc: dict[str, Any]) -> str:
+    return f"registry model {doc.get('name') or doc.get('_id')}"
+
+
+def _not_onnx(doc: dict[str, Any], filename: str) -> str:
+    return (f"{_registry_name(doc)}: its latest version ({filename or 'no file'}) is neither an ONNX file "
+            "Plume stores nor a Keras model converted to ONNX")
+
+
+def _document_precheck(path: str, doc: dict[str, Any]) -> str | None:
+    """Why an ``onnx-models``/``keras-models`` document cannot serve, from the document alone, or None."""
+    if path == "onnx-models":
+        files = doc.get("files") if isinstance(doc.get("files"), list) else []
+        if not any(isinstance(p, list) and len(p) == 2 and str(p[1]).lower().endswith(".onnx") for p in files):
+            return f"onnx-models {doc.get('_id')} has no .onnx file"
+    if path == "keras-models":
+        entry = (doc.get("conversions") or {}).get("onnx")
+        if not isinstance(entry, dict):
+            return f"keras-models {doc.get('_id')} is not converted to ONNX (add \"onnx\" to its convert list)"
+        if entry.get("status") == "error":
+            return f"the ONNX conversion of keras-models {doc.get('_id')} failed: {entry.get('error')}"
+    return None
 
 Source = Callable[[Resolver, dict[str, Any]], Awaitable[ModelSource]]
 SOURCES: dict[str, Source] = {

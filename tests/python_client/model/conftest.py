@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import python_client
+from python_client import current_run
+from python_client.ids import object_id
 from python_client.model import OutputModel
 from tests.support.server import PlumeProcess
 
@@ -28,3 +30,16 @@ def connected(plume: PlumeProcess, cache: Path) -> Iterator[python_client.DataSt
     yield store
     assert OutputModel.wait_for_uploads(timeout=60), "uploads of the test were left unfinished"
     python_client.disconnect()
+
+
+@pytest.fixture(autouse=True)
+def no_current_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs started by other tests of this process are not this test's current run."""
+    monkeypatch.setattr(current_run, "_started", [])
+
+
+@pytest.fixture
+def task() -> str:
+    """The id of the run making this test's models: a run the server has not heard of yet (as a
+    Writer's, sent in the background), so it serves with the backend down too."""
+    return object_id()

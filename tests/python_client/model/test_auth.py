@@ -30,7 +30,7 @@ def api_key(srv: PlumeProcess, email: str) -> str:
         return str(store.service("api-keys").create({"name": "training"})["key"])
 
 
-def test_models_with_api_keys(tmp_path: Path, cache: Path) -> None:
+def test_models_with_api_keys(tmp_path: Path, cache: Path, task: str) -> None:
     srv = PlumeProcess(tmp_path / "server", config=AUTH_CONFIG)
     for who in ("ann", "bob"):
         make_user(srv, f"{who}@example.org")
@@ -39,15 +39,15 @@ def test_models_with_api_keys(tmp_path: Path, cache: Path) -> None:
         try:
             python_client.connect(srv.url)
             with pytest.raises(NotAuthenticated):
-                OutputModel(name="anonymous")
+                OutputModel(task=task, name="anonymous")
 
             python_client.connect(srv.url, api_key=keys["ann"])
-            mine = OutputModel(name="ann's", label_enumeration={"a": 0})
+            mine = OutputModel(task=task, name="ann's", label_enumeration={"a": 0})
             path = tmp_path / "w.bin"
             path.write_bytes(b"w" * 1000)
             mine.update_weights(str(path))
             assert OutputModel.wait_for_uploads(timeout=60)
-            shared = OutputModel(name="shared")
+            shared = OutputModel(task=task, name="shared")
             python_client.default_store().service("models").patch(shared.id, {"public": True})
             mine.publish()
             with pytest.raises(Forbidden):  # an editor may not remove a published model
@@ -62,7 +62,7 @@ def test_models_with_api_keys(tmp_path: Path, cache: Path) -> None:
             with pytest.raises(Forbidden):
                 OutputModel(base_model_id=shared.id, tags=["taken"])
             assert [m.id for m in Model.query_models()] == [shared.id]
-            own = OutputModel(name="bob's")
+            own = OutputModel(task=task, name="bob's")
             path.write_bytes(b"b" * 1000)
             own.update_weights(str(path))
             assert OutputModel.wait_for_uploads(timeout=60)

@@ -20,11 +20,11 @@ def until(condition: object, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_uploads_wait_for_the_backend_and_delete_the_file_only_then(tmp_path: Path, cache: Path) -> None:
+def test_uploads_wait_for_the_backend_and_delete_the_file_only_then(tmp_path: Path, cache: Path, task: str) -> None:
     srv = PlumeProcess(tmp_path / "server").start()
     try:
         python_client.connect(srv.url)
-        model = OutputModel(name="patient")
+        model = OutputModel(task=task, name="patient")
         srv.stop()
         path = tmp_path / "epoch-1.bin"
         data = os.urandom(100_000)
@@ -49,10 +49,10 @@ def test_uploads_wait_for_the_backend_and_delete_the_file_only_then(tmp_path: Pa
 
 
 def test_a_lasting_refusal_keeps_the_file_and_the_next_uploads_go_on(plume: PlumeProcess, tmp_path: Path,
-                                                                      cache: Path) -> None:
+                                                                      cache: Path, task: str) -> None:
     python_client.connect(plume.url)
     try:
-        refused, accepted = OutputModel(name="refused"), OutputModel(name="accepted")
+        refused, accepted = OutputModel(task=task, name="refused"), OutputModel(task=task, name="accepted")
         # Published by another client: this process does not know it yet, so the upload is queued.
         python_client.default_store().service("models").patch(refused.id, {"published": True})
         first, second = tmp_path / "a.bin", tmp_path / "b.bin"

@@ -42,11 +42,11 @@ class CuttingProxy(FaultProxy):
         return resp
 
 
-def test_uploads_and_creates_are_repeated_safely(plume: PlumeProcess, tmp_path: Path, cache: Path) -> None:
+def test_uploads_and_creates_are_repeated_safely(plume: PlumeProcess, tmp_path: Path, cache: Path, task: str) -> None:
     with FaultProxy(plume.url).threaded() as proxy:
         python_client.connect(proxy.url)
         try:
-            model = OutputModel(name="flaky")
+            model = OutputModel(task=task, name="flaky")
             path = tmp_path / "w.bin"
             data = os.urandom(200_000)
             path.write_bytes(data)
@@ -64,9 +64,9 @@ def test_uploads_and_creates_are_repeated_safely(plume: PlumeProcess, tmp_path: 
             python_client.disconnect()
 
 
-def test_a_download_cut_short_resumes(plume: PlumeProcess, tmp_path: Path, cache: Path) -> None:
+def test_a_download_cut_short_resumes(plume: PlumeProcess, tmp_path: Path, cache: Path, task: str) -> None:
     python_client.connect(plume.url)
-    model = OutputModel(name="resumed")
+    model = OutputModel(task=task, name="resumed")
     path = tmp_path / "big.bin"
     data = os.urandom(3_000_000)
     path.write_bytes(data)

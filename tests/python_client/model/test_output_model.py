@@ -43,8 +43,8 @@ def test_a_model_with_its_design_labels_and_run(connected: python_client.DataSto
     assert outputs == [{"kind": "model", "id": model.id, "name": "mnist-7"}]
 
 
-def test_config_text_is_kept_as_given(connected: python_client.DataStore) -> None:
-    model = OutputModel(config_text="layer { type: 'conv' }", name="proto")
+def test_config_text_is_kept_as_given(connected: python_client.DataStore, task: str) -> None:
+    model = OutputModel(task=task, config_text="layer { type: 'conv' }", name="proto")
     assert model.config_text == "layer { type: 'conv' }" and model.config_dict is None
 
 
@@ -58,15 +58,16 @@ def test_config_text_is_kept_as_given(connected: python_client.DataStore) -> Non
     ({"name": ""}, "name"),
 ])
 def test_bad_arguments_are_refused_before_anything_is_stored(connected: python_client.DataStore, kwargs: dict,
-                                                             message: str) -> None:
+                                                             message: str, task: str) -> None:
     before = count_models(connected)
     with pytest.raises(ValueError, match=message):
-        OutputModel(**kwargs)
+        OutputModel(task=task, **kwargs)
     assert count_models(connected) == before
 
 
-def test_weights_updates_make_versions_in_the_background(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="bg")
+def test_weights_updates_make_versions_in_the_background(connected: python_client.DataStore, tmp_path: Path,
+                                                        task: str) -> None:
+    model = OutputModel(task=task, name="bg")
     first, second = tmp_path / "epoch-1.h5", tmp_path / "epoch-2.h5"
     data1, data2 = weights(first), weights(second, 70_000)
     uri1 = model.update_weights(str(first), iteration=1)
@@ -86,8 +87,8 @@ def test_weights_updates_make_versions_in_the_background(connected: python_clien
     assert path is not None and Path(path).name == "epoch-2.h5" and Path(path).read_bytes() == data2
 
 
-def test_auto_delete_file_false_keeps_the_file(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="keep")
+def test_auto_delete_file_false_keeps_the_file(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
+    model = OutputModel(task=task, name="keep")
     path = tmp_path / "w.bin"
     weights(path)
     model.update_weights(str(path), auto_delete_file=False, target_filename="renamed.bin")
@@ -95,8 +96,8 @@ def test_auto_delete_file_false_keeps_the_file(connected: python_client.DataStor
     assert path.exists() and model.url.endswith("/renamed.bin")
 
 
-def test_bad_weights_updates_are_refused_at_once(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="strict")
+def test_bad_weights_updates_are_refused_at_once(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
+    model = OutputModel(task=task, name="strict")
     path = tmp_path / "w.bin"
     weights(path)
     with pytest.raises(ValueError, match="exactly one"):
@@ -118,8 +119,8 @@ def test_bad_weights_updates_are_refused_at_once(connected: python_client.DataSt
     assert Model(model.id).versions == [] and path.exists()
 
 
-def test_file_destinations_and_registered_uris(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="files")
+def test_file_destinations_and_registered_uris(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
+    model = OutputModel(task=task, name="files")
     folder = tmp_path / "shared"
     assert model.set_upload_destination(f"file://{folder}")
     path = tmp_path / "w.bin"
@@ -144,12 +145,12 @@ def test_file_destinations_and_registered_uris(connected: python_client.DataStor
     assert elsewhere.exists() and Model(model.id).url == registered
 
 
-def test_fsspec_destinations(connected: python_client.DataStore, tmp_path: Path) -> None:
+def test_fsspec_destinations(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
     import importlib.util
 
     import fsspec
 
-    model = OutputModel(name="fsspec")
+    model = OutputModel(task=task, name="fsspec")
     assert not model.set_upload_destination("nosuchscheme://bucket/models")
     assert not model.set_upload_destination("https://example.org/upload")
     if importlib.util.find_spec("s3fs") is None:
@@ -173,8 +174,8 @@ def _again(path: Path) -> str:
     return str(path)
 
 
-def test_packages_round_trip(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="package")
+def test_packages_round_trip(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
+    model = OutputModel(task=task, name="package")
     folder = tmp_path / "saved_model"
     (folder / "variables").mkdir(parents=True)
     files = {"saved_model.pb": os.urandom(2000), "variables/variables.index": b"index",
@@ -203,7 +204,7 @@ def test_packages_round_trip(connected: python_client.DataStore, tmp_path: Path)
         model.update_weights_package()
     with pytest.raises(NotADirectoryError):
         model.update_weights_package(weights_path=str(tmp_path / "nope"))
-    plain = OutputModel(name="plain")
+    plain = OutputModel(task=task, name="plain")
     plain.update_weights(str(a), auto_delete_file=False)
     assert OutputModel.wait_for_uploads(timeout=60)
     assert plain.get_weights_package() is None
@@ -212,8 +213,8 @@ def test_packages_round_trip(connected: python_client.DataStore, tmp_path: Path)
 
 
 def test_get_weights_uses_the_cache(connected: python_client.DataStore, plume: PlumeProcess, tmp_path: Path,
-                                    cache: Path, caplog: pytest.LogCaptureFixture) -> None:
-    model = OutputModel(name="cached")
+                                    cache: Path, caplog: pytest.LogCaptureFixture, task: str) -> None:
+    model = OutputModel(task=task, name="cached")
     path = tmp_path / "w.keras"
     data = weights(path)
     model.update_weights(str(path))
@@ -236,8 +237,8 @@ def test_get_weights_uses_the_cache(connected: python_client.DataStore, plume: P
 
 
 def test_get_weights_of_a_model_without_weights(connected: python_client.DataStore,
-                                                caplog: pytest.LogCaptureFixture) -> None:
-    model = OutputModel(name="empty")
+                                                caplog: pytest.LogCaptureFixture, task: str) -> None:
+    model = OutputModel(task=task, name="empty")
     with caplog.at_level("WARNING", logger="python_client"):
         assert model.get_weights() is None
     assert "no weights yet" in caplog.text
@@ -245,8 +246,8 @@ def test_get_weights_of_a_model_without_weights(connected: python_client.DataSto
         Model(model.id).get_weights(raise_on_error=True)
 
 
-def test_publishing(connected: python_client.DataStore, tmp_path: Path) -> None:
-    model = OutputModel(name="to-publish", config_dict={"a": 1}, label_enumeration={"x": 0})
+def test_publishing(connected: python_client.DataStore, tmp_path: Path, task: str) -> None:
+    model = OutputModel(task=task, name="to-publish", config_dict={"a": 1}, label_enumeration={"x": 0})
     path = tmp_path / "w.bin"
     weights(path)
     model.update_weights(str(path))
@@ -266,8 +267,8 @@ def test_publishing(connected: python_client.DataStore, tmp_path: Path) -> None:
     assert model.id in [m.id for m in Model.query_models(only_published=True)]
 
 
-def test_design_and_labels_updates(connected: python_client.DataStore) -> None:
-    model = OutputModel(name="design")
+def test_design_and_labels_updates(connected: python_client.DataStore, task: str) -> None:
+    model = OutputModel(task=task, name="design")
     assert model.update_design(config_text="x = 1") and model.config_text == "x = 1"
     assert model.update_design(config_dict={"y": 2}) and model.config_dict == {"y": 2}
     with pytest.raises(ValueError, match="not both"):
@@ -280,12 +281,12 @@ def test_design_and_labels_updates(connected: python_client.DataStore) -> None:
     assert (Model(model.id).tags, Model(model.id).name) == (["t"], "renamed")
 
 
-def test_query_models(connected: python_client.DataStore) -> None:
+def test_query_models(connected: python_client.DataStore, task: str) -> None:
     name = f"query-{os.urandom(4).hex()}"
-    a = OutputModel(name=name, tags=["prod", "cnn"])
-    b = OutputModel(name=name, tags=["qa"])
-    c = OutputModel(name=name)
-    OutputModel(name=name + "-other", tags=["prod"])
+    a = OutputModel(task=task, name=name, tags=["prod", "cnn"])
+    b = OutputModel(task=task, name=name, tags=["qa"])
+    c = OutputModel(task=task, name=name)
+    OutputModel(task=task, name=name + "-other", tags=["prod"])
     assert [m.id for m in Model.query_models(model_name=name)] == [c.id, b.id, a.id]  # newest first
     assert [m.id for m in Model.query_models(model_name=name, tags=["prod", "qa"])] == [b.id, a.id]
     assert [m.id for m in Model.query_models(model_name=name, tags=["-qa"])] == [c.id, a.id]
@@ -318,3 +319,25 @@ def test_tasks_and_base_models(connected: python_client.DataStore, plume: PlumeP
         OutputModel(task=3.14)
     with pytest.raises(ValueError, match="create_run"):
         OutputModel(task=Writer("no-run", None))
+
+
+def test_without_a_task_the_run_this_process_makes_is_the_task(connected: python_client.DataStore, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from python_client import Writer, em
+
+    monkeypatch.setenv("EM_RUN_PARENT_DIR", str(tmp_path / "runs"))
+    before = count_models(connected)
+    with pytest.raises(ValueError, match="pass task="):  # no run here: nothing is created
+        OutputModel(name="orphan")
+    assert count_models(connected) == before
+    run = em.create_run(name="current")
+    assert OutputModel(name="by-em").task == run.id
+    writer = Writer("later", None, base_log_dir=tmp_path / "logs")
+    writer.create_run()
+    assert OutputModel(name="by-writer").task == writer.run_data["_id"]  # the latest run started
+    writer.train_end()
+    assert OutputModel(name="em-again").task == run.id  # the Writer's run is over
+    run.finish()
+    with pytest.raises(ValueError, match="pass task="):
+        OutputModel(name="after-the-runs")
+    assert count_models(connected) == before + 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import threading
 from pathlib import Path
@@ -15,7 +16,9 @@ from PIL import Image
 
 import python_client
 from python_client.errors import Conflict, NotFound
+from python_client.model import Model, OutputModel
 from python_client.serving import ModelEndPoint, ModelInferenceJob
+from python_client.serving.endpoint import model_ref
 
 TOLERANCE = 1e-5
 
@@ -77,8 +80,10 @@ def test_inference_job(served: dict[str, Any]) -> None:
     job = ModelInferenceJob.submit("mlp", "score-all", "300 rows", [{"x": row} for row in x],
                                    output_function=lambda p: p.argmax(axis=1))
     assert job.model_inference_job_name == "score-all" and job.status == "queued"
+    assert job.model_id == ModelEndPoint.lookup("mlp").model == f"onnx-models/{served['docs']['mlp']['_id']}"
     assert finished.wait(60)
     again = ModelInferenceJob.retrieve(job.model_inference_job_id)
+    assert again.model_id == job.model_id
     assert again.get_status() == "done" and again.progress == {"done": 300, "total": 300}
     assert again.has_finished() and "running" in [d["status"] for d in seen]
     expected = run(served["files"]["mlp"], {"x": x})[0]
@@ -98,3 +103,32 @@ def test_inference_job(served: dict[str, Any]) -> None:
     assert big.get_status() == "cancelled" and big.refresh().doc["predictions"] is None
     with pytest.raises(NotFound):
         ModelInferenceJob.submit("no-such-endpoint", "x", "", [x[0]])
+
+
+def test_an_endpoint_on_a_registry_model_object(served: dict[str, Any], tmp_path: Path) -> None:
+    """The seed's ``model``, "a model object created previously": the registry's OutputModel and Model."""
+    store = python_client.default_store()
+    training = store.service("runs").create({"name": "iris-training"})
+    weights = tmp_path / "iris.onnx"
+    weights.write_bytes(served["files"]["mlp"].read_bytes())
+    made = OutputModel(task=training["_id"], name="iris", label_enumeration={"a": 0, "b": 1, "c": 2})
+    made.update_weights(str(weights), auto_delete_file=False)
+    assert OutputModel.wait_for_uploads(timeout=60)
+    x = np.random.default_rng(24).normal(size=(2, 4)).astype(np.float32)
+    reference = ort.InferenceSession(str(weights)).run(None, {"x": x})[0]
+    try:
+        for model, name in ((made, "from-output-model"), (Model(made.id), "from-model")):
+            endpoint = ModelEndPoint.create(model, name, "a registry model", 1, False)
+            assert endpoint.status == "ready" and endpoint.model == f"models/{made.id}"
+            assert endpoint.model_name == "iris" and endpoint.source.startswith("model-versions/")
+            assert np.abs(endpoint.predict({"features": list(x)}) - reference).max() <= TOLERANCE
+            endpoint.delete()
+        # Documents and references still work; anything else is a clear TypeError
+        assert model_ref({"_id": made.id, "uri": made.url}) == f"models/{made.id}"
+        assert model_ref(f"models/{made.id}") == f"models/{made.id}"
+        with pytest.raises(TypeError, match="registry Model/OutputModel"):
+            ModelEndPoint.create(object(), "nothing", "", 1, False)
+    finally:
+        for name in ("from-output-model", "from-model"):
+            with contextlib.suppress(NotFound):
+                ModelEndPoint.lookup(name).delete()

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 from PIL import Image
 
 from python_client.serving import InputQueue, OutputQueue
@@ -94,9 +95,16 @@ def test_predict_direct_and_through_the_queue(served: dict[str, Any]) -> None:
     queued = InputQueue(name="mlp")
     try:
         for queue in (direct, queued):
-            answer = queue.predict(request)
-            assert isinstance(answer, np.ndarray) and answer.shape == (2, 3)
-            assert np.abs(answer - expected).max() <= TOLERANCE
+            # The seed's predict(request_str), by position and by name; the zoo client's request_data
+            for answer in (queue.predict(request), queue.predict(request_str=request, timeout=30),
+                           queue.predict(request_data=json.loads(request), timeout=30)):
+                assert isinstance(answer, np.ndarray) and answer.shape == (2, 3)
+                assert np.abs(answer - expected).max() <= TOLERANCE
+            for wrong in ({}, {"request_str": request, "request_data": request}):
+                with pytest.raises(TypeError, match="takes the request once"):
+                    queue.predict(**wrong)
+            with pytest.raises(ValueError, match="request_str must hold"):
+                queue.predict(request_str="{}")
     finally:
         direct.close()
     assert OutputQueue(name="mlp").dequeue() == {}  # the queued predict took its own results

@@ -12,6 +12,7 @@ import numpy as np
 from tests.auth.support import outcome
 from tests.conformance.clients import SocketClient
 from tests.services.files.support import post_form
+from tests.services.registry.support import Registry
 from tests.support.inprocess import running
 
 from .support import EndpointWatcher, create_endpoint, predict, upload_onnx
@@ -107,6 +108,39 @@ async def test_bad_endpoints_are_refused(tmp_path: Path, onnx_files: dict[str, P
         assert doc["status"] == "ready" and doc["inputs"][0]["name"] == "x"  # server fields untouched
         status, _ = await predict(http, srv.url, "mlp", GOOD)
         assert status == 200
+
+
+async def test_a_registry_model_that_cannot_serve_is_refused_up_front(tmp_path: Path,
+                                                                      onnx_files: dict[str, Path]) -> None:
+    async with (running(tmp_path) as srv, aiohttp.ClientSession() as http, Registry(srv.url) as reg,
+                EndpointWatcher(srv.url) as watch):
+        bare = await reg.model(name="bare")  # no weights at all
+        torch = await reg.model(name="torch")
+        assert (await reg.version(torch["_id"], b"a pickled state dict", "w.pt")).status == 201
+        keras = await reg.model(name="keras", convert=[])  # a Keras file nobody converts
+        assert (await reg.version(keras["_id"], _tiny_h5(), "w.h5")).status == 201
+        remote = await reg.model(name="remote")  # ONNX, but stored elsewhere: Plume cannot read it
+        answer = await reg.call("POST", "/model-versions", {"model": remote["_id"], "uri": "s3://bucket/w.onnx"})
+        assert answer.status == 201, answer.body
+        cases = [(bare, "registry model bare has no weights yet"),
+                 (torch, "registry model torch: its latest version (w.pt) is neither an ONNX file"),
+                 (keras, "(w.h5) is neither an ONNX file Plume stores nor a Keras model converted to ONNX"),
+                 (remote, "(w.onnx) is neither an ONNX file Plume stores")]
+        for model, text in cases:
+            for ref in (f"models/{model['_id']}", model["name"]):
+                async with http.post(f"{srv.url}/endpoints", json={"name": "x", "model": ref}) as r:
+                    body = await r.json()
+                    assert (r.status, body["name"]) == (422, "Unprocessable"), (ref, body)
+                    assert "cannot be served" in body["message"] and text in body["message"], body
+                    assert text in body["errors"]["model"]
+        # Nothing was stored: the next endpoint's events come, and none of "x" before them
+        onnx = await reg.model(name="onnx")
+        assert (await reg.version(onnx["_id"], onnx_files["mlp"].read_bytes(), "w.onnx")).status == 201
+        ready = await create_endpoint(http, srv.url, watch, "served", f"models/{onnx['_id']}")
+        assert ready["status"] == "ready" and ready["source"].startswith("model-versions/")
+        assert watch.seen("x") == 0
+        async with http.get(f"{srv.url}/endpoints/x") as r:
+            assert r.status == 404
 
 
 def _tiny_h5() -> bytes:

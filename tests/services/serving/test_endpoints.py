@@ -1,10 +1,14 @@
 """Endpoints over the wire: lifecycle, predictions through REST, the custom method on both
-transports, every value kind, top_n, and the results checked against onnxruntime itself."""
+transports, every value kind, top_n, dynamic batching of concurrent requests, and the results
+checked against onnxruntime itself."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,8 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from services.serving.batcher import BatchStats
+from services.serving.deployments import Deployments
 from tests.conformance.clients import SocketClient
 from tests.support.inprocess import running
 
@@ -118,3 +124,54 @@ async def test_top_n_answers_labels_sorted(tmp_path: Path, onnx_files: dict[str,
         await watch.status("top", ("ready",), after=after)
         status, body = await predict(http, srv.url, "top", {"instances": x[:1].tolist()})
         assert list(body["predictions"][0]) == [["a", "b", "c"][int(np.argmax(probs[0]))]]
+
+
+class GatedSession:
+    """An onnxruntime session whose first run waits for :attr:`gate`: the endpoint's one replica stays
+    busy with a first request while the test queues others behind it (no timing involved)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def run(self, names: Any, feeds: dict[str, np.ndarray]) -> Any:
+        if not self.entered.is_set():
+            self.entered.set()
+            self.gate.wait(60)
+        return self.session.run(names, feeds)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+async def test_concurrent_requests_are_stacked_into_one_run(tmp_path: Path, onnx_files: dict[str, Path]) -> None:
+    waiting = 8
+    async with running(tmp_path) as srv, aiohttp.ClientSession() as http, EndpointWatcher(srv.url) as watch:
+        doc = await upload_onnx(http, srv.url, onnx_files["mlp"], "mlp")
+        assert (await create_endpoint(http, srv.url, watch, "batched", doc["_id"], replicas=1))["status"] == "ready"
+        deployment = srv.app.extensions.get(Deployments).loaded["batched"]
+        gated = GatedSession(deployment.sessions[0])
+        deployment.sessions[0] = gated
+        x = np.random.default_rng(6).normal(size=(waiting + 1, 4)).astype(np.float32)
+
+        def one(i: int) -> asyncio.Task[tuple[int, Any]]:
+            return asyncio.create_task(predict(http, srv.url, "batched", {"instances": [x[i].tolist()]}))
+
+        first = one(0)
+        try:
+            assert await asyncio.to_thread(gated.entered.wait, 60)  # the replica runs the first request
+            others = [one(i) for i in range(1, waiting + 1)]
+            await until(lambda: deployment.batcher.waiting == waiting)  # all queued behind it
+        finally:
+            gated.gate.set()
+        answers = await asyncio.gather(first, *others)
+        expected = reference(onnx_files["mlp"], {"x": x})[0]
+        for i, (status, body) in enumerate(answers):
+            assert status == 200, body
+            assert np.abs(np.asarray(body["predictions"]) - expected[i:i + 1]).max() <= TOLERANCE  # its own row
+        # Nine HTTP requests, two session.run calls: the first alone, then the eight that queued, stacked
+        assert deployment.batcher.stats == BatchStats(runs=2, rows=waiting + 1, largest=waiting)

@@ -38,8 +38,9 @@ def server(tmp_path: Path) -> PlumeProcess:
 
 def test_a_registry_model_is_served_with_its_labels(server: PlumeProcess, tmp_path: Path) -> None:
     weights = onnx_models.mlp(tmp_path / "mlp.onnx")
-    model = OutputModel(name="iris-mlp", framework="onnx", label_enumeration={"setosa": 0, "versicolor": 1,
-                                                                            "virginica": 2})
+    run = requests.post(f"{server.url}/runs", json={"name": "iris-training"}, timeout=10).json()
+    model = OutputModel(task=run["_id"], name="iris-mlp", framework="onnx",
+                        label_enumeration={"setosa": 0, "versicolor": 1, "virginica": 2})
     model.update_weights(weights_filename=str(weights), auto_delete_file=False)
     assert OutputModel.wait_for_uploads(timeout=60)
     created = requests.post(f"{server.url}/endpoints", json={"name": "iris", "model": f"models/{model.id}"},
