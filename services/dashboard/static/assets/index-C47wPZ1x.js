@@ -42,7 +42,7 @@ var e=Object.create,t=Object.defineProperty,n=Object.getOwnPropertyDescriptor,r=
         </tbody>
       </table>
     </div>
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label="Pagination">
       <button disabled=${s===0} onClick=${()=>c(Math.max(0,s-Ir))}>Previous</button>
       <span>${b?`${s+1}–${Math.min(s+Ir,b)} of ${b}`:``}</span>
       <button disabled=${s+Ir>=b} onClick=${()=>c(s+Ir)}>Next</button>
