@@ -67,6 +67,7 @@ def png(seed: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.timeout(600)  # a 240 s model build, then up to 300 s of cold conversion
 def test_a_keras_upload_converts_live_and_its_onnx_downloads(server: PlumeProcess, store: DataStore,
                                                               browser: Browser, shots: Path, tmp_path: Path) -> None:
     model = keras_file(tmp_path)
