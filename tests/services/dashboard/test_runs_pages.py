@@ -11,9 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from python_client import DataStore, FilePart, Remote
+from python_client.serving import ModelEndPoint
+from tests.services.serving import onnx_models
 from tests.support.model_files import tiny_onnx
 from tests.support.server import PlumeProcess
 
@@ -272,19 +274,60 @@ def test_a_run_with_100000_points_per_curve(server: PlumeProcess, store: DataSto
         t.assert_no_console_errors()
 
 
+#: The elements that reach past the right edge of the screen (for the message when one does).
+OVERFLOW = """() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.table-wrap'))
+    .slice(0, 5)
+    .map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}px`)"""
+
+
+def assert_fits(page: Page, what: str) -> None:
+    """Nothing makes the page wider than the screen (wide tables scroll in their own box)."""
+    fits = page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    assert fits, f"{what} is wider than the screen: {page.evaluate(OVERFLOW)}"
+
+
 def test_keyboard_phone_width_and_dark_theme(server: PlumeProcess, store: DataStore, browser: Browser,
-                                            shots: Path) -> None:
-    make_run(store, "small-screen", {"lr": 0.3}, [0.4, 0.2])
+                                            shots: Path, tmp_path: Path) -> None:
+    # A long name without spaces, as generated names are.
+    one = make_run(store, "resnet50-imagenet-lr0.3-batch256-cosine-warmup5", {"lr": 0.3, "optimizer": "adam",
+                   "schedule": "cosine"}, [0.4, 0.2])
+    two = make_run(store, "small-screen-2", {"lr": 0.03, "optimizer": "sgd"}, [0.5, 0.3, 0.25])
+    model = tmp_path / "phone.onnx"
+    onnx_models.mlp(model)
+    doc = Remote(server.url, store=store).upload_onnx_model(model, name="phone-model")
+    ModelEndPoint.create(f"onnx-models/{doc['_id']}", "phone", "an endpoint seen on a phone", 1, store=store,
+                         timeout=120)
     with tab(browser, viewport=PHONE, dark=True) as t:
         page = t.page
         page.goto(server.url + "/")
         expect(page.locator("#runs-table tbody tr").first).to_be_visible()
-        # Nothing wider than the screen but the table, which scrolls in its own box.
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_fits(page, "the runs page")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(15, 18, 23)", background  # the dark theme, from the system's choice
         screenshot(page, "runs-phone-dark", shots)
+
+        # The other pages at the same width.
+        page.goto(f"{server.url}/#/runs/{one['_id']}")
+        expect(page.locator("[data-chart='loss'] .plot")).to_have_attribute("data-ready", "1")
+        expect(page.locator("dl[aria-label='Params']")).to_contain_text("schedule")
+        assert_fits(page, "a run's page")
+        page.goto(f"{server.url}/#/compare/{one['_id']},{two['_id']}")
+        expect(page.locator("[data-chart='train/loss'] .plot")).to_have_attribute("data-ready", "1")
+        expect(page.locator("#params-table tr[data-param='optimizer']")).to_have_attribute("data-differs", "1")
+        assert_fits(page, "the compare page")
+        page.goto(f"{server.url}/#/models")
+        expect(page.locator(f"#table-onnx-models tr[data-model='{doc['_id']}']")).to_be_visible()
+        assert_fits(page, "the models page")
+        page.goto(f"{server.url}/#/endpoints/phone")
+        expect(page.locator("tr[data-endpoint='phone'] .badge")).to_have_text("ready")
+        expect(page.locator("#predict-form")).to_be_visible()
+        assert_fits(page, "the endpoints page")
+        screenshot(page, "endpoints-phone-dark", shots, full_page=True)
+
         # Keyboard: tab to a page's link and follow it.
+        page.goto(server.url + "/")
+        expect(page.locator("#runs-table tbody tr").first).to_be_visible()
         for _ in range(10):
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.textContent") == "Models":
