@@ -323,7 +323,6 @@ def test_keyboard_phone_width_and_dark_theme(server: PlumeProcess, store: DataSt
         expect(page.locator("tr[data-endpoint='phone'] .badge")).to_have_text("ready")
         expect(page.locator("#predict-form")).to_be_visible()
         assert_fits(page, "the endpoints page")
-        screenshot(page, "endpoints-phone-dark", shots, full_page=True)
 
         # Keyboard: tab to a page's link and follow it.
         page.goto(server.url + "/")
