@@ -31,11 +31,9 @@ export function text(value) {
 
 export const RUNNING = ['start', 'epoch', 'idle']
 
-/** Where a run comes from: Marcelle's Writer, the em client, MLflow or an experiment job. */
+/** Where a run comes from: the em client (its tracking fields) or Marcelle's Writer and Keras callback. */
 export function kindOf(run) {
-  if (run.source === 'mlflow' || run.mlflow) return 'mlflow'
-  if (run.source === 'experiment' || run.job) return 'job'
-  if (run.hparams || run.platform || run.folder) return 'em'
+  if (run.source === 'em' || run.hparams || run.platform || run.folder) return 'em'
   return 'marcelle'
 }
 

@@ -7,11 +7,14 @@ import { date, statusBadge } from './format.js'
 const ACTIVE = ['queued', 'running']
 
 export function JobsPage() {
-  const { page, error } = useLivePage('inference-jobs', {
+  const { page, error, reload } = useLivePage('inference-jobs', {
     $limit: 50, $sort: { createdAt: -1 }, $select: ['name', 'description', 'endpoint', 'status', 'progress', 'error', 'createdAt'],
   })
   const [failure, setFailure] = useState(null)
-  const cancel = (job) => service('inference-jobs').patch(job._id, { status: 'cancelled' }).catch((e) => setFailure(e.message))
+  // A refused cancel (409: the job finished before the cancel reached the server) shows the
+  // server's message, and the page is read again so the row shows the job as it is now.
+  const cancel = (job) => service('inference-jobs').patch(job._id, { status: 'cancelled' })
+    .then(() => setFailure(null), (e) => { setFailure(e.message); reload() })
   const rows = page ? page.data : []
   return html`
     <h1>Jobs</h1>

@@ -19,7 +19,7 @@ export function useEvents(path, handler, deps = []) {
 /**
  * One page of a server-side paginated find that stays live: records on the page are replaced
  * as they change, and the page is read again when records are created or removed (the server
- * decides what the page holds: sort, filters and permissions).
+ * decides what the page holds: sort, filters and permissions). `reload()` reads it again now.
  */
 export function useLivePage(path, query) {
   const [state, setState] = useState({ page: null, error: null })
@@ -46,7 +46,7 @@ export function useLivePage(path, query) {
       })
     }
   }, [key])
-  return state
+  return { ...state, reload: load }
 }
 
 function hasFilters(query) {

@@ -109,7 +109,7 @@ export function RunsPage({ params }) {
         </tbody>
       </table>
     </div>
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label="Pagination">
       <button disabled=${skip === 0} onClick=${() => setSkip(Math.max(0, skip - PAGE))}>Previous</button>
       <span>${total ? `${skip + 1}–${Math.min(skip + PAGE, total)} of ${total}` : ''}</span>
       <button disabled=${skip + PAGE >= total} onClick=${() => setSkip(skip + PAGE)}>Next</button>

@@ -1,8 +1,10 @@
 """The dashboard with authentication on, in chromium: the login form, a wrong password's message,
-a viewer who sees neither another user's private run nor its events, and the API keys page."""
+a viewer who sees neither another user's private run nor its events, the API keys page, and
+downloads, which need the session's token."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -10,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect
 
-from python_client import DataStore
+from python_client import DataStore, FilePart, Remote
 from tests.auth.support import AUTH_CONFIG, PASSWORD
+from tests.support.model_files import tiny_onnx
 from tests.support.server import REPO, PlumeProcess
 
 from .browser import screenshot, tab
@@ -95,4 +99,40 @@ def test_login_and_a_viewer_sees_no_private_run(server: PlumeProcess, editor: Da
         screenshot(page, "api-keys", shots)
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("heading", name="Log in to Plume")).to_be_visible()
+        t.assert_no_console_errors()
+
+
+def test_downloads_carry_the_sessions_token(server: PlumeProcess, editor: DataStore, browser: Browser,
+                                            tmp_path: Path) -> None:
+    model = tmp_path / "checkpoint.onnx"
+    model.write_bytes(tiny_onnx("private-checkpoint"))
+    checkpoint = Remote(server.url, store=editor).upload_onnx_model(model, name="private@1")
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"private weights " * 64)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    editor.service("artifacts").upload([FilePart.of(weights, field=sha)])
+    artifact = editor.service("artifacts").create({"name": "weights", "folder": "default", "objects": [
+        {"path": "ckpt/weights.bin", "size": weights.stat().st_size, "sha256": sha}]})
+    run = editor.service("runs").create({
+        "name": "ann-files", "status": "success",
+        "checkpoints": [{"id": checkpoint["_id"], "name": "private@1", "service": "onnx-models"}],
+        "associations": {"outputs": [{"kind": "artifact", "id": artifact["_id"], "name": "weights"}]}})
+    # The files are not public: a plain link (no token) would not download them (the records are
+    # hidden from the anonymous caller, hence 404).
+    for url in (f"{server.url}/onnx-models/{checkpoint['_id']}/checkpoint.onnx",
+                f"{server.url}/artifacts/{artifact['_id']}/{sha}"):
+        assert requests.get(url, timeout=30).status_code == 404, url
+        bearer = {"Authorization": f"Bearer {editor.access_token}"}
+        assert requests.get(url, headers=bearer, timeout=30).status_code == 200, url
+    with tab(browser, accept_downloads=True) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/runs/{run['_id']}")
+        log_in(page, EDITOR, PASSWORD)
+        expect(page.get_by_role("heading", name="ann-files")).to_be_visible()
+        for button, expected in (("Download checkpoint.onnx", model), ("Download weights.bin", weights)):
+            with page.expect_download() as info:
+                page.get_by_role("button", name=button).click()
+            saved = tmp_path / f"saved-{expected.name}"
+            info.value.save_as(saved)
+            assert saved.read_bytes() == expected.read_bytes(), button
         t.assert_no_console_errors()

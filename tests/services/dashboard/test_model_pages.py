@@ -1,12 +1,13 @@
 """The models, endpoints and jobs pages in chromium, against a real server with the ML stack: a
 Keras upload's conversions going to done and its ONNX download; the registry's models, versions
 and downloads; an endpoint's predict form answering what the Python client's ``predict`` answers;
-a batch job's progress."""
+a batch job's progress, its cancel, and a cancel that comes too late."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from .browser import screenshot, tab
 CONVERSION = 300_000  # ms: a cold conversion worker imports TensorFlow first
 LIVE = 15_000
 LABELS = ["cat", "dog", "cow"]
+MID_JOB = re.compile(r"^[1-9][0-9]?$")  # a progress bar's aria-valuenow between 1 and 99 (%)
 KERAS_MODEL = """
 import sys, keras
 from tests.services.conversion.make_models import k3_dense
@@ -65,6 +67,7 @@ def png(seed: int) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.timeout(600)  # a 240 s model build, then up to 300 s of cold conversion
 def test_a_keras_upload_converts_live_and_its_onnx_downloads(server: PlumeProcess, store: DataStore,
                                                               browser: Browser, shots: Path, tmp_path: Path) -> None:
     model = keras_file(tmp_path)
@@ -143,6 +146,61 @@ def test_jobs_show_live_progress(server: PlumeProcess, store: DataStore, browser
         expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
         expect(row).to_contain_text("500/500")
         screenshot(page, "jobs", shots)
+        t.assert_no_console_errors()
+
+
+@pytest.fixture(scope="module")
+def slow_endpoint(server: PlumeProcess, store: DataStore, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An endpoint taking about 11 ms an instance here (:func:`onnx_models.slow`)."""
+    path = onnx_models.slow(tmp_path_factory.mktemp("slow") / "slow.onnx")
+    doc = Remote(server.url, store=store).upload_onnx_model(path, name="slow")
+    ModelEndPoint.create(f"onnx-models/{doc['_id']}", "slow", "", 1, store=store, timeout=120)
+    return "slow"
+
+
+def test_a_running_job_is_cancelled_from_its_row(server: PlumeProcess, store: DataStore, browser: Browser,
+                                                 slow_endpoint: str) -> None:
+    # 5000 slow instances run for about a minute: the job is still running when the page has
+    # shown its progress and its Cancel is clicked.
+    with tab(browser) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/jobs")
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        rows = np.random.default_rng(1).normal(size=(5000, 4)).tolist()
+        job = ModelInferenceJob.submit(slow_endpoint, "long", "5000 slow rows", rows, store=store)
+        row = page.locator(f"#jobs-table tr[data-job='{job.model_inference_job_id}']")
+        expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", MID_JOB, timeout=LIVE)
+        expect(row.locator(".badge")).to_have_text("running")
+        row.get_by_role("button", name="Cancel").click()
+        expect(row.locator(".badge")).to_have_text("cancelled", timeout=LIVE)
+        expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
+        expect(page.get_by_role("alert")).to_have_count(0)
+        cancelled = store.service("inference-jobs").get(job.model_inference_job_id)
+        assert cancelled["status"] == "cancelled"
+        assert 0 < cancelled["progress"]["done"] < cancelled["progress"]["total"] == 5000
+        t.assert_no_console_errors()
+
+
+def test_a_cancel_after_the_job_finished_shows_the_servers_answer(server: PlumeProcess, store: DataStore,
+                                                                  browser: Browser, slow_endpoint: str) -> None:
+    with tab(browser) as t:
+        page = t.page
+        page.goto(f"{server.url}/#/jobs")
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        # The page does not hear the job's patches (its end among them): it reads the job once, on
+        # its creation, while it runs (200 slow instances), and shows it active when its Cancel is
+        # clicked after the job ended, as when a cancel crosses the end of a job.
+        page.evaluate("window.plume.app.service('inference-jobs').removeAllListeners('patched')")
+        rows = np.random.default_rng(2).normal(size=(200, 4)).tolist()
+        job = ModelInferenceJob.submit(slow_endpoint, "short", "200 slow rows", rows, store=store)
+        row = page.locator(f"#jobs-table tr[data-job='{job.model_inference_job_id}']")
+        expect(row.get_by_role("button", name="Cancel")).to_be_visible(timeout=LIVE)
+        job.wait_until_finished(time_out_in_seconds=120)
+        assert job.get_status() == "done"
+        row.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_role("alert")).to_contain_text("is done already: it cannot be cancelled")
+        expect(row.locator(".badge")).to_have_text("done")  # read again: the row is true again
+        expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
         t.assert_no_console_errors()
 
 

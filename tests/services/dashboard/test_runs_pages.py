@@ -1,22 +1,29 @@
 """The runs, run and compare pages in chromium, against a real server fed by the Python client:
-live rows and curves, comparison, a 100,000-point run, keyboard use, phone width and dark theme."""
+live rows and curves, paging, sorting, the status filter and search, comparison, a 100,000-point run,
+keyboard use, phone width and dark theme."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from python_client import DataStore, FilePart, Remote
+from python_client.serving import ModelEndPoint
+from tests.services.serving import onnx_models
 from tests.support.model_files import tiny_onnx
 from tests.support.server import PlumeProcess
 
 from .browser import PHONE, screenshot, tab
 
 LIVE = 15_000  # ms: generous, the suite asserts no timing (bench/bench_dashboard.py measures it)
+PAGE = 25  # the runs page's page size (dashboard/src/runs.js)
+DASH = "\N{EN DASH}"  # the pager writes ranges with it: 1<en dash>25 of 32
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +47,105 @@ def make_run(store: DataStore, name: str, params: dict, losses: list[float], **f
               for kind, scale in (("train", 1.0), ("val", 1.2)) for i, v in enumerate(losses)]
     store.service("metrics").create(points)
     return run
+
+
+def create_in_order(store: DataStore, docs: list[dict]) -> list[dict]:
+    """Create the runs one by one, each stamped a later millisecond than the one before (the
+    server stamps ``createdAt`` to the millisecond), so that sorting by it has no ties."""
+    out: list[dict] = []
+    for doc in docs:
+        if out:
+            last = datetime.fromisoformat(out[-1]["createdAt"]).timestamp()
+            while time.time() < last + 0.001:  # a condition (the clock passed it), at most 1 ms
+                pass
+        out.append(store.service("runs").create(doc))
+    return out
+
+
+def test_the_runs_page_pages_sorts_filters_and_searches(browser: Browser, tmp_path: Path) -> None:
+    statuses = ("success", "error", "epoch")
+    # 32 runs, created in an order that is neither the names' nor their reverse.
+    docs = [{"name": f"run-{i:02d}", "status": statuses[i % 3]} for i in ((7 * k) % 30 for k in range(30))]
+    docs += [{"name": "other-a", "status": "start"}, {"name": "other-b", "status": "idle"}]
+    # Its own server: the counts below are of these runs only.
+    with PlumeProcess(tmp_path / "server") as srv, DataStore(srv.url) as store, tab(browser) as t:
+        oldest_first = [r["name"] for r in create_in_order(store, docs)]
+        newest_first = oldest_first[::-1]
+        by_name = sorted(oldest_first)
+        status_of = {d["name"]: d["status"] for d in docs}
+        page = t.page
+        page.goto(srv.url + "/")
+        table = page.locator("#runs-table")
+        names = table.locator("tbody tr td:nth-child(2) a")
+        badges = table.locator("tbody tr .badge")
+        caption = table.locator("caption")
+        pager = page.get_by_role("navigation", name="Pagination")
+        previous, following = (pager.get_by_role("button", name=n) for n in ("Previous", "Next"))
+
+        def header(label: str) -> Locator:
+            return table.locator("thead th").filter(has=page.get_by_role("button", name=label))
+
+        # Paging, newest first by default.
+        expect(names).to_have_text(newest_first[:PAGE])
+        expect(caption).to_have_text("32 runs")
+        expect(pager).to_contain_text(f"1{DASH}25 of 32")
+        expect(previous).to_be_disabled()
+        following.click()
+        expect(names).to_have_text(newest_first[PAGE:])
+        expect(pager).to_contain_text(f"26{DASH}32 of 32")
+        expect(following).to_be_disabled()
+        previous.click()
+        expect(names).to_have_text(newest_first[:PAGE])
+        expect(previous).to_be_disabled()
+
+        # Sorting: a header's second click flips the order; a new header starts descending.
+        expect(header("Started")).to_have_attribute("aria-sort", "descending")
+        header("Started").get_by_role("button").click()
+        expect(header("Started")).to_have_attribute("aria-sort", "ascending")
+        expect(names).to_have_text(oldest_first[:PAGE])
+        header("Name").get_by_role("button").click()
+        expect(header("Name")).to_have_attribute("aria-sort", "descending")
+        expect(header("Started")).to_have_attribute("aria-sort", "none")
+        expect(names).to_have_text(by_name[::-1][:PAGE])
+        header("Name").get_by_role("button").click()
+        expect(header("Name")).to_have_attribute("aria-sort", "ascending")
+        expect(names).to_have_text(by_name[:PAGE])
+        following.click()
+        expect(names).to_have_text(by_name[PAGE:])  # paging keeps the sort
+
+        # The status filter narrows the rows (and goes back to the first page).
+        status = page.get_by_role("combobox", name="Status")
+        status.select_option("error")
+        expect(names).to_have_text([n for n in by_name if status_of[n] == "error"])
+        expect(caption).to_have_text("10 runs")
+        expect(following).to_be_disabled()
+        status.select_option("running")
+        expect(names).to_have_text([n for n in by_name if status_of[n] in ("start", "epoch", "idle")])
+        expect(caption).to_have_text("12 runs")
+        status.select_option("")
+        expect(caption).to_have_text("32 runs")
+
+        # Search: runs whose name starts with the text, with the filter too.
+        search = page.get_by_label("Search")
+        search.fill("other")
+        expect(names).to_have_text(["other-a", "other-b"])
+        search.fill("run-1")
+        expect(names).to_have_text([f"run-{i}" for i in range(10, 20)])
+        expect(caption).to_have_text("10 runs")
+        status.select_option("success")
+        expect(names).to_have_text(["run-12", "run-15", "run-18"])
+        status.select_option("")
+
+        # The status column sorts too (ties in any order: compare the badges).
+        header("Status").get_by_role("button").click()
+        shown = sorted(status_of[f"run-{i}"] for i in range(10, 20))
+        expect(badges).to_have_text(shown[::-1])
+        header("Status").get_by_role("button").click()
+        expect(badges).to_have_text(shown)
+        search.fill("")
+        expect(caption).to_have_text("32 runs")
+        expect(pager).to_contain_text(f"1{DASH}25 of 32")
+        t.assert_no_console_errors()
 
 
 def test_runs_appear_live_and_a_run_page_grows(server: PlumeProcess, store: DataStore, browser: Browser,
@@ -168,19 +274,59 @@ def test_a_run_with_100000_points_per_curve(server: PlumeProcess, store: DataSto
         t.assert_no_console_errors()
 
 
+#: The elements that reach past the right edge of the screen (for the message when one does).
+OVERFLOW = """() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.table-wrap'))
+    .slice(0, 5)
+    .map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}px`)"""
+
+
+def assert_fits(page: Page, what: str) -> None:
+    """Nothing makes the page wider than the screen (wide tables scroll in their own box)."""
+    fits = page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    assert fits, f"{what} is wider than the screen: {page.evaluate(OVERFLOW)}"
+
+
 def test_keyboard_phone_width_and_dark_theme(server: PlumeProcess, store: DataStore, browser: Browser,
-                                            shots: Path) -> None:
-    make_run(store, "small-screen", {"lr": 0.3}, [0.4, 0.2])
+                                            shots: Path, tmp_path: Path) -> None:
+    # A long name without spaces, as generated names are.
+    one = make_run(store, "resnet50-imagenet-lr0.3-batch256-cosine-warmup5", {"lr": 0.3, "optimizer": "adam",
+                   "schedule": "cosine"}, [0.4, 0.2])
+    two = make_run(store, "small-screen-2", {"lr": 0.03, "optimizer": "sgd"}, [0.5, 0.3, 0.25])
+    model = tmp_path / "phone.onnx"
+    onnx_models.mlp(model)
+    doc = Remote(server.url, store=store).upload_onnx_model(model, name="phone-model")
+    ModelEndPoint.create(f"onnx-models/{doc['_id']}", "phone", "an endpoint seen on a phone", 1, store=store,
+                         timeout=120)
     with tab(browser, viewport=PHONE, dark=True) as t:
         page = t.page
         page.goto(server.url + "/")
         expect(page.locator("#runs-table tbody tr").first).to_be_visible()
-        # Nothing wider than the screen but the table, which scrolls in its own box.
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_fits(page, "the runs page")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(15, 18, 23)", background  # the dark theme, from the system's choice
         screenshot(page, "runs-phone-dark", shots)
+
+        # The other pages at the same width.
+        page.goto(f"{server.url}/#/runs/{one['_id']}")
+        expect(page.locator("[data-chart='loss'] .plot")).to_have_attribute("data-ready", "1")
+        expect(page.locator("dl[aria-label='Params']")).to_contain_text("schedule")
+        assert_fits(page, "a run's page")
+        page.goto(f"{server.url}/#/compare/{one['_id']},{two['_id']}")
+        expect(page.locator("[data-chart='train/loss'] .plot")).to_have_attribute("data-ready", "1")
+        expect(page.locator("#params-table tr[data-param='optimizer']")).to_have_attribute("data-differs", "1")
+        assert_fits(page, "the compare page")
+        page.goto(f"{server.url}/#/models")
+        expect(page.locator(f"#table-onnx-models tr[data-model='{doc['_id']}']")).to_be_visible()
+        assert_fits(page, "the models page")
+        page.goto(f"{server.url}/#/endpoints/phone")
+        expect(page.locator("tr[data-endpoint='phone'] .badge")).to_have_text("ready")
+        expect(page.locator("#predict-form")).to_be_visible()
+        assert_fits(page, "the endpoints page")
+
         # Keyboard: tab to a page's link and follow it.
+        page.goto(server.url + "/")
+        expect(page.locator("#runs-table tbody tr").first).to_be_visible()
         for _ in range(10):
             page.keyboard.press("Tab")
             if page.evaluate("document.activeElement.textContent") == "Models":

@@ -38,6 +38,26 @@ def mlp(path: Path, inputs: int = 4, hidden: int = 16, classes: int = 3, seed: i
     return _save(graph, path)
 
 
+def slow(path: Path, inputs: int = 4, size: int = 256, depth: int = 25, seed: int = 5) -> Path:
+    """``x`` (batch, inputs) float → ``out`` (batch, 1), slowly: each instance becomes a ``size`` by
+    ``size`` matrix multiplied ``depth`` times (``2 * depth * size³`` flops an instance), for a batch
+    job that is still running when a test acts on it."""
+    rng = np.random.default_rng(seed)
+    nodes = [helper.make_node("MatMul", ["x", "w_in"], ["flat"]),
+             helper.make_node("Reshape", ["flat", "square"], ["h0"])]
+    for i in range(depth):  # one shared weight: the file stays small
+        nodes += [helper.make_node("MatMul", [f"h{i}", "w"], [f"m{i}"]),
+                  helper.make_node("Tanh", [f"m{i}"], [f"h{i + 1}"])]
+    nodes.append(helper.make_node("ReduceMean", [f"h{depth}"], ["mean"], axes=[1, 2], keepdims=0))
+    nodes.append(helper.make_node("Unsqueeze", ["mean", "one"], ["out"]))
+    init = [_weights(rng, "w_in", inputs, size * size), _weights(rng, "w", size, size),
+            numpy_helper.from_array(np.array([-1, size, size], dtype=np.int64), "square"),
+            numpy_helper.from_array(np.array([1], dtype=np.int64), "one")]
+    graph = helper.make_graph(nodes, "slow", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", inputs])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 1])], init)
+    return _save(graph, path)
+
+
 def cnn(path: Path, size: int = 8, channels: int = 3, filters: int = 4, classes: int = 3, seed: int = 1) -> Path:
     """``image`` (batch, size, size, channels) NHWC float → ``probs`` (batch, classes)."""
     rng = np.random.default_rng(seed)
