@@ -4,6 +4,8 @@ loading runs back from the server."""
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,11 +13,18 @@ import requests
 
 from python_client import connect, em
 from python_client.em import local
+from python_client.em.placing import UploadState
 from python_client.em.sync import RunUpload
 from tests.python_client.faults import FaultProxy
 from tests.support.server import PlumeProcess, free_port
 
 from .workload import log_runs
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition()`` holds (another thread makes it true)."""
+    while not condition():
+        time.sleep(0.005)
 
 
 def fresh_dir(base: Path, name: str) -> Path:
@@ -113,14 +122,37 @@ def test_load_run_looks_locally_then_on_the_server(online: PlumeProcess, workdir
 
 def test_reading_id_with_auto_upload_makes_the_run_exist(online: PlumeProcess, workdir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The model registry names a run by ``run.id``: with auto_upload, reading it puts the run on the
-    server at once; offline, it is the id the run will have once uploaded."""
+    """The model registry names a run by ``run.id``: with auto_upload, reading it lets the sender put
+    the run on the server first; offline, it is the id the run will have once uploaded."""
     offline = em.create_run(name="offline")
     assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).status_code == 404
     offline.upload()
     assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).json()["name"] == "offline"
-    monkeypatch.setattr(RunUpload, "step", lambda self: None)  # no background pass: the id alone must do it
+    placing = RunUpload._ensure_run
+
+    def slow(self: RunUpload, state: UploadState) -> bool:
+        time.sleep(0.2)  # latency of a remote server: without the wait, the id would come back first
+        return placing(self, state)
+
+    monkeypatch.setattr(RunUpload, "_ensure_run", slow)
     run = em.create_run(name="named-by-a-model", auto_upload=True)
     run_id = run.id
     assert requests.get(f"{online.url}/runs/{run_id}", timeout=10).json()["name"] == "named-by-a-model"
     run.stop_upload()
+
+
+def test_reading_id_does_not_wait_for_a_hung_server(plume: PlumeProcess, workdir: Path) -> None:
+    """auto_upload never blocks the script: ``run.id`` answers while the sender's request still hangs."""
+    with FaultProxy(plume.url).threaded() as proxy:
+        proxy.then(*["hang"] * 20)
+        em.login(proxy.url, timeout=60)
+        run = em.create_run(name="hung", auto_upload=True)
+        sender = run._sender
+        assert sender is not None
+        wait_until(lambda: len(proxy.requests()) > 0)  # the sender's first request: it hangs
+        assert run.id == run.to_dict()["id"]
+        assert (sender.passes, sender.failures) == (0, 0)  # its pass is still waiting for an answer
+        assert requests.get(f"{plume.url}/runs/{run.id}", timeout=10).status_code == 404
+        run.log("train", {"loss": 1.0}, step=0)  # and the script goes on
+        run.stop_upload(timeout=0)
+    em.logout()
