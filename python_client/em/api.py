@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import default
+from ..auth import AUTH_PATH as AUTH_SERVICE
 from ..datastore import DataStore
+from ..errors import PlumeError
 from . import checks, local
 from .artifact import Artifact
 from .artifact_sync import ArtifactUpload
 from .download import download_artifact, download_run, find_placed
+from .login_errors import login_error
 from .platform_info import git_info, platform_info
 from .run import Run
 from .sync import RunUpload
@@ -20,8 +23,9 @@ CONFIG_KEYS = ("name", "hparams", "labels", "description", "auto_upload", "folde
 
 
 def login(ais_host: str | None = None, api_key: str | None = None, timeout: int | None = None) -> None:
-    """Logs in to the Plume server: makes it the process-wide default connection
-    (:func:`python_client.connect`) that every seed-API module uses, and checks that it answers.
+    """Logs in to the Plume server: checks that it answers (and accepts ``api_key``), then makes it
+    the process-wide default connection (:func:`python_client.connect`) that every seed-API module
+    uses. A failed login leaves the previous default connection as it was.
 
     Args:
         ais_host: The server's URL (default ``$PLUME_URL``, else ``http://localhost:3030``).
@@ -29,10 +33,26 @@ def login(ais_host: str | None = None, api_key: str | None = None, timeout: int 
         timeout: Seconds to wait for the server on each call.
 
     Raises:
-        ConnectionFailed: nothing answers at the URL. NoPlumeServer: what answers is no Plume server.
+        requests.HTTPError: the login failed; the error is also the client's own (see
+            :mod:`python_client.em.login_errors`): ``ConnectionFailed`` (nothing answers at the URL),
+            ``NoPlumeServer`` (what answers is no Plume server), ``NotAuthenticated`` (the key is
+            refused), ``RequestTimeout``...
     """
-    store = default.connect(ais_host, api_key, timeout=timeout)
-    store.info()
+    store = default.new_store(ais_host, api_key, timeout=timeout)
+    try:
+        info = store.info()
+        key = store.credentials.api_key
+        if key and AUTH_SERVICE in info.get("services", []):
+            # /info answers anyone: a key is checked by logging in with it (the key stays the
+            # credential, the token is not kept: it would expire in a long training).
+            store.service(AUTH_SERVICE).create({"strategy": "api-key", "apiKey": key})
+    except PlumeError as exc:
+        store.close()
+        raise login_error(exc) from exc
+    except BaseException:
+        store.close()
+        raise
+    default.use(store)
 
 
 def logout() -> None:
