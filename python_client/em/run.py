@@ -266,7 +266,8 @@ class Run:
         self._uploader = RunUpload(self, sender_store(store), folder, make_folder, conflict_strategy,
                                    min_interval=MIN_INTERVAL)
         self._id_waited = False
-        self._sender = BackgroundSender(self._uploader.step, lambda: self._version, describe=self._describe)
+        self._sender = BackgroundSender(self._uploader.step, lambda: self._version, describe=self._describe,
+                                        resume=self._resume_hint())
         self._exit_timeout = exit_timeout
         atexit.register(self._flush_at_exit)
         self._sender.notify()
@@ -293,8 +294,8 @@ class Run:
         except KeyboardInterrupt:
             done = False
         if not done:
-            log.warning("%s is not on the server yet: run `python -c \"from python_client import em; "
-                        "em.upload('%s')\"` to send it (it is kept in its folder)", self._describe(), self.local)
+            log.warning("%s is not on the server yet: run %s to send it (it is kept in its folder)",
+                        self._describe(), self._resume_hint())
 
     # ------------------------------------------------------------------ internals
     def _changed(self) -> None:
@@ -312,6 +313,10 @@ class Run:
 
     def _describe(self) -> str:
         return f"run {self.name} ({self.local})"
+
+    def _resume_hint(self) -> str:
+        """How to send the run later: ``em.upload`` on its folder (``plume sync`` takes Writer runs only)."""
+        return f"`python -c \"from python_client import em; em.upload({self.local!r})\"`"
 
     @classmethod
     def open(cls, folder: str | Path) -> Run:

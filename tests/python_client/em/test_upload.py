@@ -3,6 +3,8 @@ loading runs back from the server."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from python_client import connect, em
 from python_client.em import local
 from python_client.em.placing import UploadState
 from python_client.em.sync import RunUpload
-from tests.python_client.faults import FaultProxy
+from tests.python_client.faults import FaultProxy, Status
 from tests.support.server import PlumeProcess, free_port
 
 from .workload import log_runs
@@ -156,3 +158,26 @@ def test_reading_id_does_not_wait_for_a_hung_server(plume: PlumeProcess, workdir
         run.log("train", {"loss": 1.0}, step=0)  # and the script goes on
         run.stop_upload(timeout=0)
     em.logout()
+
+
+def test_what_is_not_sent_is_left_to_em_upload(plume: PlumeProcess, workdir: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The sender's warnings name the em way to send a run later (``plume sync`` takes no em folder)."""
+    caplog.set_level(logging.WARNING, logger="python_client")
+    connect(f"http://127.0.0.1:{free_port()}")  # nothing there: a failure that may pass
+    down = em.create_run(name="down", auto_upload=True)
+    assert down._sender is not None
+    wait_until(lambda: down._sender is not None and down._sender.failures > 0)
+    down.stop_upload()
+    refused = json.dumps({"name": "Forbidden", "message": "not yours", "code": 403, "className": "forbidden"})
+    with FaultProxy(plume.url).threaded() as proxy:
+        proxy.then(Status(403, refused, {"Content-Type": "application/json"}))  # a lasting failure
+        connect(proxy.url)
+        stopped = em.create_run(name="refused", auto_upload=True)
+        assert not stopped.wait_for_upload(30)
+        assert stopped._sender is not None and stopped._sender.stopped_by is not None
+        stopped.stop_upload()
+    em.logout()
+    for run, level in ((down, logging.WARNING), (stopped, logging.ERROR)):
+        (message,) = [r.getMessage() for r in caplog.records if r.levelno == level and run.local in r.getMessage()]
+        assert f"em.upload({run.local!r})" in message and "plume sync" not in message
