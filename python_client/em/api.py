@@ -66,7 +66,8 @@ def _store() -> DataStore:
 
 def create_run(config_path: str | None = None, name: str = "default", hparams: dict[str, Any] | None = None,
                labels: Sequence[str] | None = None, description: str = "", auto_upload: bool = False,
-               folder: str = "default", make_folder: bool = False, conflict_strategy: str = "new") -> Run:
+               folder: str = "default", make_folder: bool = False, conflict_strategy: str = "new", *,
+               folder_path: str | None = None) -> Run:
     """Creates and initializes a new Run, in a new folder under ``$EM_RUN_PARENT_DIR`` (default
     ``.em/runs``) named ``<name>_<yymmdd_hhmmss>_<6 random>`` (also its ``alternative_name``).
 
@@ -81,7 +82,14 @@ def create_run(config_path: str | None = None, name: str = "default", hparams: d
         make_folder: Make the folder (and its parents) when missing, else the upload fails.
         conflict_strategy: ``skip``, ``error``, ``new`` or ``replace`` when the folder has a run of
             this name.
+        folder_path: ``folder`` under the name the seed's examples use (ValueError with another
+            ``folder``).
     """
+    if folder_path is not None:
+        if folder not in ("default", folder_path):
+            raise ValueError(f"folder={folder!r} and folder_path={folder_path!r}: give one (folder_path is "
+                             "another name of folder)")
+        folder = folder_path
     args = {"name": name, "hparams": hparams, "labels": labels, "description": description,
             "auto_upload": auto_upload, "folder": folder, "make_folder": make_folder,
             "conflict_strategy": conflict_strategy}

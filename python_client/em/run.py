@@ -126,6 +126,11 @@ class Run:
         """The run's local folder."""
         return Path(self.local)
 
+    def update(self, new_params: dict[str, Any], override: bool = True) -> None:
+        """``run.params.update`` (:meth:`Params.update`): the spelling of the seed's Params examples
+        (``run.update({'batch_size': 32})``), which its Run class does not list."""
+        self._params.update(new_params, override)
+
     # ------------------------------------------------------------------ logging
     def log(self, type: str, metrics: dict[str, float], step: int, epoch: int | None = None) -> None:
         """Logs a set of metrics of Run.

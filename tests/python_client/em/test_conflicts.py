@@ -57,6 +57,15 @@ def test_each_conflict_strategy(online: PlumeProcess, workdir: Path) -> None:
     assert runs_in(url, folder, "dup")[0]["_id"] == replacing.id
 
 
+def test_folder_path_is_folder(online: PlumeProcess, workdir: Path) -> None:
+    """The seed's example spelling ``create_run(..., folder_path=...)`` places the run like ``folder``."""
+    run = em.create_run(name="aliased", auto_upload=True, folder_path="cv/aliased", make_folder=True)
+    run.finish()
+    assert run.wait_for_upload(60)
+    run.stop_upload()
+    assert [r["_id"] for r in runs_in(online.url, "/anonymous/cv/aliased")] == [run.id]
+
+
 def test_artifact_conflict_strategies(online: PlumeProcess, workdir: Path) -> None:
     Path("w.bin").write_bytes(b"weights")
     first = em.create_artifact("model")
