@@ -42,6 +42,10 @@ def test_artifacts_round_trip_and_equal_bytes_are_stored_once(online: PlumeProce
         if "sha256" in obj:
             assert Path(back.local, obj["path"]).read_bytes() == Path(art.local, obj["path"]).read_bytes()
     assert {"path": "remote/big.parquet", "reference": "s3://bucket/big.parquet"} in back.objects
+    history = requests.get(f"{online.url}/artifacts/{art.id}", timeout=10).json()["history"]
+    fetched = sum(1 for o in art.objects if o.get("size"))  # the empty file is not fetched
+    assert [(h["event"], h["by"], h.get("files")) for h in history] == [("upload", "anonymous", None),
+                                                                       ("download", "anonymous", fetched)]
     with pytest.raises(RuntimeError, match="artifact"):
         em.load_artifact("datasets/none")
 
