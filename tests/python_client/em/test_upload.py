@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from python_client import connect, em
 from python_client.em import local
 from python_client.em.placing import UploadState
 from python_client.em.sync import RunUpload
-from tests.python_client.faults import FaultProxy, Status
+from tests.python_client.faults import FaultProxy, LoseThen, Status
 from tests.support.server import PlumeProcess, free_port
 
 from .workload import log_runs
@@ -99,6 +100,37 @@ def test_server_killed_mid_run(workdir: Path, tmp_path: Path) -> None:
         assert_same_on_server([run], workdir, "crash")
         page = requests.get(f"{srv.url}/metrics", params={"run": run.id, "$limit": 0}, timeout=10).json()
         assert page["total"] == 1000
+    em.logout()
+
+
+def test_server_killed_with_a_metrics_batch_in_flight(workdir: Path, tmp_path: Path) -> None:
+    """The script logs on and on; the server dies after taking a batch, before answering it (the
+    sender cannot know it was stored): after a restart every point is there once, status success."""
+    with PlumeProcess(tmp_path / "server") as srv, FaultProxy(srv.url).threaded() as proxy:
+        killed = threading.Event()
+
+        def kill() -> None:
+            srv.kill()
+            killed.set()
+
+        proxy.when("POST", "/metrics", "forward", LoseThen(kill))  # the second batch
+        em.login(proxy.url)
+        run = em.create_run(name="in-flight", auto_upload=True, folder="crash", make_folder=True)
+        step = 0
+        while not killed.is_set():
+            run.log("train", {"loss": 1 / (step + 1)}, step=step)
+            step += 1
+        for _ in range(100):  # logging goes on with the server down
+            run.log("train", {"loss": 1 / (step + 1)}, step=step)
+            step += 1
+        srv.start()
+        run.finish()
+        assert run.wait_for_upload(120)
+        run.stop_upload()
+        page = requests.get(f"{srv.url}/metrics", params={"run": run.id, "$limit": 0}, timeout=10).json()
+        assert page["total"] == step
+        assert requests.get(f"{srv.url}/runs/{run.id}", timeout=10).json()["status"] == "success"
+        assert_same_on_server([run], workdir, "crash")
     em.logout()
 
 
