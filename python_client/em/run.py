@@ -46,8 +46,9 @@ class Run:
     known at once, offline too, and the run keeps it when it is uploaded later (``em.upload``).
     With ``auto_upload`` on, the first read waits a little (``ID_WAIT`` seconds at most) for the
     background sender to put the run on the server, so that what names the run by its id (a
-    registry model) finds it there; it never waits on a server that is down, slow or hung: the id
-    is then the one the run will have once the sender gets through.
+    registry model) finds it there. The request is the sender's, never the script's: a server that
+    is slow or hung costs that one read ``ID_WAIT`` seconds at most, one the sender already found
+    unreachable nothing, and the id is then the one the run will have once the sender gets through.
     ``name`` is the run's name (on the server, ``alternative_name`` when it was uploaded with
     ``conflict_strategy="new"`` next to a namesake).
     """
