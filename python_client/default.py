@@ -19,15 +19,25 @@ _lock = threading.Lock()
 _store: DataStore | None = None
 
 
+def new_store(url: str | None = None, api_key: str | None = None, *, timeout: float | None = None) -> DataStore:
+    """A connection to ``url`` (default ``$PLUME_URL``) with ``api_key`` (default ``$PLUME_API_KEY``),
+    not made the default (see :func:`use`)."""
+    location = url or os.environ.get("PLUME_URL") or DEFAULT_LOCATION
+    return DataStore(location, api_key, **({"timeout": timeout} if timeout is not None else {}))
+
+
 def connect(url: str | None = None, api_key: str | None = None, *, timeout: float | None = None) -> DataStore:
     """Make the connection to ``url`` (default ``$PLUME_URL``) the process's default one, closing
     the previous default; ``api_key`` defaults to ``$PLUME_API_KEY``. Returns its DataStore."""
+    return use(new_store(url, api_key, timeout=timeout))
+
+
+def use(store: DataStore) -> DataStore:
+    """Make ``store`` the process's default connection, closing the previous default. Returns it."""
     global _store
-    location = url or os.environ.get("PLUME_URL") or DEFAULT_LOCATION
-    store = DataStore(location, api_key, **({"timeout": timeout} if timeout is not None else {}))
     with _lock:
         previous, _store = _store, store
-    if previous is not None:
+    if previous is not None and previous is not store:
         previous.close()
     return store
 

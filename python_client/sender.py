@@ -13,7 +13,8 @@ A pass that fails is sorted by :func:`python_client.failures.classify`:
   sender warns once, backs off (doubling up to ``max_backoff``) and tries again; when the backend
   is back, it catches up;
 * lasting (401/403/400/413..., or a bug in the client): retrying would only hide the cause, so the
-  sender logs an ERROR naming it and stops; the run stays on disk for ``plume sync``.
+  sender logs an ERROR naming it and stops; the run stays on disk for ``plume sync`` (or whatever
+  ``resume`` names: an ``em`` run's ``em.upload('<dir>')``).
 """
 
 from __future__ import annotations
@@ -45,12 +46,16 @@ class BackgroundSender:
         classify: Sorts a pass's exception (:func:`python_client.failures.classify`).
         give_up_after: :meth:`wait` returns early once this many passes in a row could not reach
             the backend at all.
+        resume: How the user sends what is left later, for the warnings (a Writer's run:
+            `plume sync`; an ``em`` run: ``em.upload('<its folder>')``).
     """
 
     def __init__(self, step: Callable[[], Any], version: Callable[[], int], *, describe: Callable[[], str],
                  max_queue: int = 64, backoff: float = 0.5, max_backoff: float = 30.0,
-                 classify: Callable[[BaseException], Kind] = failures.classify, give_up_after: int = 3) -> None:
+                 classify: Callable[[BaseException], Kind] = failures.classify, give_up_after: int = 3,
+                 resume: str = "`plume sync`") -> None:
         self._step = step
+        self._resume = resume
         self._version = version
         self._describe = describe
         self._classify = classify
@@ -181,11 +186,11 @@ class BackgroundSender:
         """A pass failed for a reason that may pass (called in the ``except`` block)."""
         if not self.offline:
             message = ("Plume backend unavailable (%s): training goes on; %s is kept on disk and will be sent "
-                       "when the backend is back, or with `plume sync`")
+                       "when the backend is back, or with %s")
             if isinstance(exc, PlumeError):
-                log.warning(message, exc, self._describe())
+                log.warning(message, exc, self._describe(), self._resume)
             else:  # not the backend's answer: whatever it is, its traceback is what explains it
-                log.exception(message, f"{type(exc).__name__}: {exc}", self._describe())
+                log.exception(message, f"{type(exc).__name__}: {exc}", self._describe(), self._resume)
         log.debug("sync pass failed", exc_info=exc)
         with self._cond:
             self.offline = True
@@ -198,11 +203,11 @@ class BackgroundSender:
     def _stopped(self, exc: BaseException) -> None:
         """A pass failed for a lasting reason (called in the ``except`` block): say why, and stop."""
         message = ("Plume: %s. Training goes on, but %s is no longer sent by this process: it is kept on disk, "
-                   "and `plume sync` sends it once that is fixed")
+                   "and %s sends it once that is fixed")
         if isinstance(exc, PlumeError):
-            log.error(message, explain(exc), self._describe())
+            log.error(message, explain(exc), self._describe(), self._resume)
         else:
-            log.exception(message, explain(exc), self._describe())
+            log.exception(message, explain(exc), self._describe(), self._resume)
         with self._cond:
             self.offline = True
             self.last_error = self.stopped_by = exc

@@ -17,8 +17,9 @@ server up to date in the background, and :func:`upload` sends what did not get t
 from .api import create_artifact, create_run, load_artifact, load_run, login, logout, upload
 from .artifact import Artifact
 from .download import ChecksumMismatch
+from .login_errors import LoginFailed
 from .params import Params
 from .run import Run
 
-__all__ = ["Artifact", "ChecksumMismatch", "Params", "Run", "create_artifact", "create_run", "load_artifact",
-           "load_run", "login", "logout", "upload"]
+__all__ = ["Artifact", "ChecksumMismatch", "LoginFailed", "Params", "Run", "create_artifact", "create_run",
+           "load_artifact", "load_run", "login", "logout", "upload"]

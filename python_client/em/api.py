@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import default
+from ..auth import AUTH_PATH as AUTH_SERVICE
 from ..current_run import run_started
 from ..datastore import DataStore
+from ..errors import PlumeError
 from . import checks, local
 from .artifact import Artifact
 from .artifact_sync import ArtifactUpload
 from .download import download_artifact, download_run, find_placed
+from .login_errors import login_error
 from .platform_info import git_info, platform_info
 from .run import Run
 from .sync import RunUpload
@@ -21,8 +24,9 @@ CONFIG_KEYS = ("name", "hparams", "labels", "description", "auto_upload", "folde
 
 
 def login(ais_host: str | None = None, api_key: str | None = None, timeout: int | None = None) -> None:
-    """Logs in to the Plume server: makes it the process-wide default connection
-    (:func:`python_client.connect`) that every seed-API module uses, and checks that it answers.
+    """Logs in to the Plume server: checks that it answers (and accepts ``api_key``), then makes it
+    the process-wide default connection (:func:`python_client.connect`) that every seed-API module
+    uses. A failed login leaves the previous default connection as it was.
 
     Args:
         ais_host: The server's URL (default ``$PLUME_URL``, else ``http://localhost:3030``).
@@ -30,10 +34,26 @@ def login(ais_host: str | None = None, api_key: str | None = None, timeout: int 
         timeout: Seconds to wait for the server on each call.
 
     Raises:
-        ConnectionFailed: nothing answers at the URL. NoPlumeServer: what answers is no Plume server.
+        requests.HTTPError: the login failed; the error is also the client's own (see
+            :mod:`python_client.em.login_errors`): ``ConnectionFailed`` (nothing answers at the URL),
+            ``NoPlumeServer`` (what answers is no Plume server), ``NotAuthenticated`` (the key is
+            refused), ``RequestTimeout``...
     """
-    store = default.connect(ais_host, api_key, timeout=timeout)
-    store.info()
+    store = default.new_store(ais_host, api_key, timeout=timeout)
+    try:
+        info = store.info()
+        key = store.credentials.api_key
+        if key and AUTH_SERVICE in info.get("services", []):
+            # /info answers anyone: a key is checked by logging in with it (the key stays the
+            # credential, the token is not kept: it would expire in a long training).
+            store.service(AUTH_SERVICE).create({"strategy": "api-key", "apiKey": key})
+    except PlumeError as exc:
+        store.close()
+        raise login_error(exc) from exc
+    except BaseException:
+        store.close()
+        raise
+    default.use(store)
 
 
 def logout() -> None:
@@ -47,7 +67,8 @@ def _store() -> DataStore:
 
 def create_run(config_path: str | None = None, name: str = "default", hparams: dict[str, Any] | None = None,
                labels: Sequence[str] | None = None, description: str = "", auto_upload: bool = False,
-               folder: str = "default", make_folder: bool = False, conflict_strategy: str = "new") -> Run:
+               folder: str = "default", make_folder: bool = False, conflict_strategy: str = "new", *,
+               folder_path: str | None = None) -> Run:
     """Creates and initializes a new Run, in a new folder under ``$EM_RUN_PARENT_DIR`` (default
     ``.em/runs``) named ``<name>_<yymmdd_hhmmss>_<6 random>`` (also its ``alternative_name``).
 
@@ -62,7 +83,14 @@ def create_run(config_path: str | None = None, name: str = "default", hparams: d
         make_folder: Make the folder (and its parents) when missing, else the upload fails.
         conflict_strategy: ``skip``, ``error``, ``new`` or ``replace`` when the folder has a run of
             this name.
+        folder_path: ``folder`` under the name the seed's examples use (ValueError with another
+            ``folder``).
     """
+    if folder_path is not None:
+        if folder not in ("default", folder_path):
+            raise ValueError(f"folder={folder!r} and folder_path={folder_path!r}: give one (folder_path is "
+                             "another name of folder)")
+        folder = folder_path
     args = {"name": name, "hparams": hparams, "labels": labels, "description": description,
             "auto_upload": auto_upload, "folder": folder, "make_folder": make_folder,
             "conflict_strategy": conflict_strategy}

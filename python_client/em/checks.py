@@ -11,7 +11,7 @@ import numbers
 from typing import Any
 
 #: Metric types and their canonical name (the server normalises with the same table:
-#: ``tests/python_client/em/test_checks.py`` keeps the two equal).
+#: ``tests/python_client/em/test_local.py::test_the_type_table_is_the_servers`` keeps the two equal).
 TYPE_ALIASES = {
     "train": "train", "training": "train",
     "val": "val", "validate": "val", "validation": "val",

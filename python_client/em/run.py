@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("python_client")
 #: Seconds a script that ends with part of its run not on the server waits for it at exit.
 EXIT_TIMEOUT = 30.0
+#: Seconds the first read of ``Run.id`` waits at most, with ``auto_upload``, for the run to reach the
+#: server (the sender's first pass creates it; a healthy server takes milliseconds).
+ID_WAIT = 2.0
 _METADATA = ("name", "labels", "description", "start_timestamp", "end_timestamp", "status", "alternative_name")
 
 
@@ -40,9 +43,12 @@ class Run:
     constructor makes a new local folder (``metadata["local"]`` absent) with the metrics given.
 
     ``id`` is the run's id on the server. The client chooses it when the run is created, so it is
-    known at once, offline too, and the run keeps it when it is uploaded later (``em.upload``);
-    with ``auto_upload`` on, reading it first makes sure the server has the run (one request,
-    skipped when the server cannot be reached: the id is still the one the run will have).
+    known at once, offline too, and the run keeps it when it is uploaded later (``em.upload``).
+    With ``auto_upload`` on, the first read waits a little (``ID_WAIT`` seconds at most) for the
+    background sender to put the run on the server, so that what names the run by its id (a
+    registry model) finds it there. The request is the sender's, never the script's: a server that
+    is slow or hung costs that one read ``ID_WAIT`` seconds at most, one the sender already found
+    unreachable nothing, and the id is then the one the run will have once the sender gets through.
     ``name`` is the run's name (on the server, ``alternative_name`` when it was uploaded with
     ``conflict_strategy="new"`` next to a namesake).
     """
@@ -72,7 +78,7 @@ class Run:
         self._params = Params(self._changed, hparams)
         self._sender: BackgroundSender | None = None
         self._uploader: RunUpload | None = None
-        self._created_on_demand = False
+        self._id_waited = False
         # Absolute: the script may change its working directory while the run goes on.
         if meta.get("local"):
             self.local = str(Path(meta["local"]).resolve())
@@ -92,12 +98,13 @@ class Run:
     def id(self) -> str:
         """The run's id on the server (see the class docstring)."""
         uploader, sender = self._uploader, self._sender
-        if uploader is not None and sender is not None and not self._created_on_demand:
-            self._created_on_demand = True
-            try:
-                uploader.ensure_created()
-            except Exception as exc:  # the sender reports lasting failures; the id stands either way
-                log.debug("run %s not created on demand: %s", self.name, exc)
+        if uploader is not None and sender is not None and not self._id_waited:
+            self._id_waited = True  # once: a server that did not answer in time is not waited for again
+            # The sender thread makes the request, never the script's: a hung server costs the
+            # script ID_WAIT seconds at most (none when the sender already knows it offline).
+            if not sender.offline and sender.stopped_by is None and not uploader.placed.is_set():
+                sender.notify()
+                uploader.placed.wait(ID_WAIT)
         return self._id
 
     @property
@@ -119,6 +126,11 @@ class Run:
     def folder(self) -> Path:
         """The run's local folder."""
         return Path(self.local)
+
+    def update(self, new_params: dict[str, Any], override: bool = True) -> None:
+        """``run.params.update`` (:meth:`Params.update`): the spelling of the seed's Params examples
+        (``run.update({'batch_size': 32})``), which its Run class does not list."""
+        self._params.update(new_params, override)
 
     # ------------------------------------------------------------------ logging
     def log(self, type: str, metrics: dict[str, float], step: int, epoch: int | None = None) -> None:
@@ -259,7 +271,9 @@ class Run:
         self.stop_upload()
         self._uploader = RunUpload(self, sender_store(store), folder, make_folder, conflict_strategy,
                                    min_interval=MIN_INTERVAL)
-        self._sender = BackgroundSender(self._uploader.step, lambda: self._version, describe=self._describe)
+        self._id_waited = False
+        self._sender = BackgroundSender(self._uploader.step, lambda: self._version, describe=self._describe,
+                                        resume=self._resume_hint())
         self._exit_timeout = exit_timeout
         atexit.register(self._flush_at_exit)
         self._sender.notify()
@@ -286,8 +300,8 @@ class Run:
         except KeyboardInterrupt:
             done = False
         if not done:
-            log.warning("%s is not on the server yet: run `python -c \"from python_client import em; "
-                        "em.upload('%s')\"` to send it (it is kept in its folder)", self._describe(), self.local)
+            log.warning("%s is not on the server yet: run %s to send it (it is kept in its folder)",
+                        self._describe(), self._resume_hint())
 
     # ------------------------------------------------------------------ internals
     def _changed(self) -> None:
@@ -305,6 +319,10 @@ class Run:
 
     def _describe(self) -> str:
         return f"run {self.name} ({self.local})"
+
+    def _resume_hint(self) -> str:
+        """How to send the run later: ``em.upload`` on its folder (``plume sync`` takes Writer runs only)."""
+        return f"`python -c \"from python_client import em; em.upload({self.local!r})\"`"
 
     @classmethod
     def open(cls, folder: str | Path) -> Run:

@@ -20,6 +20,7 @@ run that reached the server partly is completed, and a second upload sends nothi
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,8 @@ class RunUpload:
         self.conflict_strategy = checks.conflict_strategy(conflict_strategy)
         self.min_interval = min_interval
         self._last = 0.0
+        #: Set once the run's place on the server is settled (created, found, or skipped).
+        self.placed = threading.Event()
 
     def step(self) -> None:
         """One pass; raises the client's error when it could not finish (it resumes where it stopped).
@@ -98,23 +101,21 @@ class RunUpload:
             self._patch(state)
             self._upload_artifacts(state)
 
-    def ensure_created(self) -> None:
-        """Make sure the server has the run (its metrics may follow later)."""
-        with self.run.upload_lock:
-            self._ensure_run(UploadState.of_run(self.run, self.store.location))
-
     # ------------------------------------------------------------------ the run
     def _ensure_run(self, state: UploadState) -> bool:
         """True when the run is on the server (False: skipped by ``conflict_strategy="skip"``)."""
         if state.data.get("skipped"):
+            self.placed.set()
             return False
         if state.data.get("id"):
+            self.placed.set()
             return True
         folder = ensure_folder(self.store, self.folder, self.make_folder)
         runs = self.store.service("runs")
         doc = {"_id": self.run._id, **run_document(self.run), "folder": folder}
         created = self._create(runs, doc, state)
         if created is None:
+            self.placed.set()
             return False
         state.data.update(id=created["_id"], folder=created.get("folder", folder), name=created.get("name"),
                           metrics_offset=0, sent=None)
@@ -122,6 +123,7 @@ class RunUpload:
         self.run.remote.append({"mode": "upload", "server": state.location,
                                 "path": f"{state.data['folder']}/{state.data['name']}", "timestamp": local.now_iso()})
         self.run._changed()
+        self.placed.set()
         return True
 
     def _create(self, service: Any, doc: dict[str, Any], state: UploadState) -> dict[str, Any] | None:

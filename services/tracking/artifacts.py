@@ -9,7 +9,8 @@ An artifact document lists ``objects``: ``{path, size, sha256}`` for files (whic
 uploaded, by the caller when authentication is on: knowing a hash gives nobody its bytes) and
 ``{path, reference}`` for references. ``GET /artifacts/<id>/<sha256>`` serves one of its files to
 whoever may read the document; its ``history`` (written by the server) lists the writes that set
-its objects, ``{event: "upload", at, by}``. Bytes no document names any more are deleted (unless
+its objects, ``{event: "upload", at, by}``, and the downloads, ``{event: "download", at, by, files,
+last}`` (:mod:`.downloads`). Bytes no document names any more are deleted (unless
 uploaded in the last hour: a document naming them may be on its way).
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from services.files.cleanup import delete_keys
 from services.files.config import UploadLimits
 from services.files.transfer import REVALIDATE, blob_download, discard_folder, receive
 
+from .downloads import DownloadHistory
 from .paths import username_of
 
 NAMESPACE = "artifact-objects"
@@ -228,7 +230,9 @@ def artifact_hooks(app: App, objects: ObjectStore) -> dict[str, Any]:
 
 
 def make_download(objects: ObjectStore, handle: ServiceHandle) -> Any:
-    """``download(docId, sha256, params)``: one file of an artifact the caller may read."""
+    """``download(docId, sha256, params)``: one file of an artifact the caller may read, counted in
+    the artifact's history when its first byte is sent (:mod:`.downloads`)."""
+    history = DownloadHistory(handle)
 
     async def download(id: Any, filename: Any, params: Params) -> Download:
         doc = await handle.get(id, replace(params, query={}))
@@ -238,11 +242,28 @@ def make_download(objects: ObjectStore, handle: ServiceHandle) -> Any:
             raise NotFound(f"Artifact '{id}' has no file with SHA-256 '{str(filename)[:100]}'")
         name = str(match["path"]).rsplit("/", 1)[-1]
         if filename == EMPTY:
-            return Download(filename=name, size=0, content_type="application/octet-stream", open=_nothing,
-                            etag=EMPTY[:32], cache_control=REVALIDATE)
-        return await blob_download(objects.blobs, object_key(str(filename)), name, REVALIDATE)
+            found = Download(filename=name, size=0, content_type="application/octet-stream", open=_nothing,
+                             etag=EMPTY[:32], cache_control=REVALIDATE)
+        else:
+            found = await blob_download(objects.blobs, object_key(str(filename)), name, REVALIDATE)
+        return replace(found, open=_counted(found.open, history, str(doc[handle.store.id_field]),
+                                            username_of(params)))
 
     return download
+
+
+def _counted(open: Callable[[int, int], AsyncIterator[bytes]], history: DownloadHistory, artifact_id: str,
+             by: str) -> Callable[[int, int], AsyncIterator[bytes]]:
+    """``open`` that records a download when a file is sent from its start (not for a HEAD, a 304, or
+    a range resumed further on: those never open it from 0)."""
+
+    async def counted(offset: int, length: int) -> AsyncIterator[bytes]:
+        if offset == 0:
+            await history.record(artifact_id, by)
+        async for chunk in open(offset, length):
+            yield chunk
+
+    return counted
 
 
 async def _nothing(offset: int, length: int) -> AsyncIterator[bytes]:

@@ -9,7 +9,12 @@ The server is never mocked: requests the script does not pick are forwarded to i
 * ``"hang"``: never answer (the client must time out);
 * ``"drop"``: close the connection without answering (the request never reached the server);
 * ``"lose"``: forward to the server, then close the connection before answering (the server did
-  the work; the client never hears of it).
+  the work; the client never hears of it);
+* ``LoseThen(fn)``: as ``"lose"``, calling ``fn()`` (in a thread) before closing: kill the server
+  while the request's answer is in flight.
+
+``when(method, path, *actions)`` scripts the next requests of one method and path (without query)
+instead: they take those actions first, and leave the main script to the others.
 
 A client's ``GET /info`` probe (each store checks once that its URL is a Plume server's, see
 ``python_client/probe.py``) is forwarded without taking an action from the script, and listed in
@@ -25,7 +30,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +52,13 @@ class Status:
 
 
 @dataclass
+class LoseThen:
+    """Forward the request, call ``fn()``, then close the connection without answering."""
+
+    fn: Callable[[], Any]
+
+
+@dataclass
 class Seen:
     """A request the proxy received."""
 
@@ -63,6 +75,7 @@ class FaultProxy:
         self.upstream = upstream.rstrip("/")
         self.port = free_port()
         self.script: deque[Any] = deque()
+        self.rules: list[tuple[str, str, deque[Any]]] = []
         self.seen: list[Seen] = []
         self.probes: list[Seen] = []
         self._runner: web.AppRunner | None = None
@@ -79,6 +92,19 @@ class FaultProxy:
             self.script.extend(actions)
         return self
 
+    def when(self, method: str, path: str, *actions: Any) -> FaultProxy:
+        """Script the next requests of ``method`` on ``path`` (ahead of the main script)."""
+        with self._lock:
+            self.rules.append((method, path, deque(actions)))
+        return self
+
+    def _ruled(self, request: web.Request) -> Any:
+        """The action a :meth:`when` rule has for ``request`` (None: the main script's turn)."""
+        for method, path, actions in self.rules:
+            if actions and request.method == method and request.path == path:
+                return actions.popleft()
+        return None
+
     def requests(self, method: str | None = None) -> list[Seen]:
         """Requests seen so far (of ``method`` only, when given)."""
         with self._lock:
@@ -90,7 +116,9 @@ class FaultProxy:
                 action: Any = "forward"
                 self.probes.append(Seen(request.method, request.raw_path, dict(request.headers), action))
             else:
-                action = self.script.popleft() if self.script else "forward"
+                action = self._ruled(request)
+                if action is None:
+                    action = self.script.popleft() if self.script else "forward"
                 self.seen.append(Seen(request.method, request.raw_path, dict(request.headers), action))
         body = await request.read()
         if isinstance(action, Status):
@@ -105,7 +133,9 @@ class FaultProxy:
         async with self._http.request(request.method, self.upstream + request.raw_path, data=body or None,
                                       headers=headers, allow_redirects=False) as up:
             payload = await up.read()
-            if action == "lose":
+            if isinstance(action, LoseThen):
+                await asyncio.to_thread(action.fn)
+            if action == "lose" or isinstance(action, LoseThen):
                 return self._drop(request)
             out_headers = {k: v for k, v in up.headers.items() if k.lower() not in HOP_HEADERS}
             return web.Response(status=up.status, body=payload, headers=out_headers)

@@ -1,5 +1,6 @@
 """Artifacts against a real server: files, nested folders and references round trip, equal bytes are
-stored once, a corrupted download is detected, and a run uploads the artifacts it names."""
+stored once, a corrupted download is detected, a run uploads the artifacts it names, and registry
+models mark as a run's inputs and outputs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 
 from python_client import em
+from python_client.model import Model, OutputModel
 from tests.support.server import PlumeProcess
 
 
@@ -42,6 +44,10 @@ def test_artifacts_round_trip_and_equal_bytes_are_stored_once(online: PlumeProce
         if "sha256" in obj:
             assert Path(back.local, obj["path"]).read_bytes() == Path(art.local, obj["path"]).read_bytes()
     assert {"path": "remote/big.parquet", "reference": "s3://bucket/big.parquet"} in back.objects
+    history = requests.get(f"{online.url}/artifacts/{art.id}", timeout=10).json()["history"]
+    fetched = sum(1 for o in art.objects if o.get("size"))  # the empty file is not fetched
+    assert [(h["event"], h["by"], h.get("files")) for h in history] == [("upload", "anonymous", None),
+                                                                       ("download", "anonymous", fetched)]
     with pytest.raises(RuntimeError, match="artifact"):
         em.load_artifact("datasets/none")
 
@@ -94,3 +100,23 @@ def test_bad_objects_are_refused_by_the_server(online: PlumeProcess, workdir: Pa
     r = requests.post(f"{url}/artifacts/upload", files={sha: ("x.bin", b"not those bytes")}, timeout=10)
     assert r.status_code == 400 and "SHA-256" in r.json()["message"]
     assert requests.get(f"{url}/artifacts", params={"name": "bad"}, timeout=10).json()["total"] == 0
+
+
+def test_registry_models_as_a_runs_input_and_output(online: PlumeProcess, workdir: Path) -> None:
+    """``mark_input`` / ``mark_output`` take the registry's ``Model`` and ``OutputModel``; a model that
+    names the run as its task (the registry lists it too) is listed once."""
+    base = OutputModel(name="base")
+    run = em.create_run(name="fine-tune")
+    run.mark_input(Model(base.id))
+    tuned = OutputModel(task=run, name="tuned")  # the registry adds it to the run when the run arrives
+    run.mark_output(tuned)
+    run.mark_output(tuned)  # once is enough
+    side = OutputModel(name="side")
+    run.mark_output(side)
+    run.upload(folder="marked", make_folder=True)
+    doc = requests.get(f"{online.url}/runs/{run.id}", timeout=10).json()
+    assert doc["associations"] == {"inputs": [{"kind": "model", "id": base.id, "name": "base"}],
+                                   "outputs": [{"kind": "model", "id": tuned.id, "name": "tuned"},
+                                               {"kind": "model", "id": side.id, "name": "side"}]}
+    with pytest.raises(TypeError, match="cannot mark"):
+        run.mark_output(object())

@@ -57,18 +57,47 @@ def test_each_conflict_strategy(online: PlumeProcess, workdir: Path) -> None:
     assert runs_in(url, folder, "dup")[0]["_id"] == replacing.id
 
 
+def test_folder_path_is_folder(online: PlumeProcess, workdir: Path) -> None:
+    """The seed's example spelling ``create_run(..., folder_path=...)`` places the run like ``folder``."""
+    run = em.create_run(name="aliased", auto_upload=True, folder_path="cv/aliased", make_folder=True)
+    run.finish()
+    assert run.wait_for_upload(60)
+    run.stop_upload()
+    assert [r["_id"] for r in runs_in(online.url, "/anonymous/cv/aliased")] == [run.id]
+
+
+def arts_in(url: str, folder: str) -> list[dict]:
+    return requests.get(f"{url}/artifacts", params={"folder": folder}, timeout=10).json()["data"]  # type: ignore[no-any-return]
+
+
+def weights(name: str = "model") -> em.Artifact:
+    art = em.create_artifact(name)
+    art.add_file("w.bin")
+    return art
+
+
 def test_artifact_conflict_strategies(online: PlumeProcess, workdir: Path) -> None:
+    url, folder = online.url, "/anonymous/arts"
     Path("w.bin").write_bytes(b"weights")
-    first = em.create_artifact("model")
-    first.add_file("w.bin")
+    first = weights()
     first.upload(folder="arts", make_folder=True)
-    second = em.create_artifact("model")
-    second.add_file("w.bin")
+    skipped = weights()
+    skipped.upload(folder="arts", conflict_strategy="skip")
+    assert [a["_id"] for a in arts_in(url, folder)] == [first.id]
+    assert requests.get(f"{url}/artifacts/{skipped.id}", timeout=10).status_code == 404
+    skipped.upload(folder="arts", conflict_strategy="skip")  # again: still skipped, nothing sent
+    assert [a["_id"] for a in arts_in(url, folder)] == [first.id]
     with pytest.raises(Conflict):
-        second.upload(folder="arts", conflict_strategy="error")
+        weights().upload(folder="arts", conflict_strategy="error")
+    renamed = weights()
+    renamed.upload(folder="arts", conflict_strategy="new")
+    assert renamed.alternative_name != "model"
+    assert {(a["_id"], a["name"]) for a in arts_in(url, folder)} == {(first.id, "model"),
+                                                                      (renamed.id, renamed.alternative_name)}
+    second = weights()
     second.upload(folder="arts", conflict_strategy="replace")
-    found = requests.get(f"{online.url}/artifacts", params={"folder": "/anonymous/arts"}, timeout=10).json()["data"]
-    assert [a["_id"] for a in found] == [second.id]
+    assert {(a["_id"], a["name"]) for a in arts_in(url, folder)} == {(second.id, "model"),
+                                                                      (renamed.id, renamed.alternative_name)}
 
 
 def test_users_upload_only_into_their_own_folders(tmp_path: Path, workdir: Path) -> None:

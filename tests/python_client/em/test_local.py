@@ -142,6 +142,23 @@ def test_params_attribute_access_and_parse(workdir: Path) -> None:
                                 "world_size": 8, "local_size": 2}
 
 
+def test_the_spellings_of_the_seed_examples(workdir: Path) -> None:
+    """``t9k.em.containers.Params``, ``run.update({...})`` and ``create_run(folder_path=...)``."""
+    from python_client.em.containers import Params
+
+    assert Params is em.Params
+    run = em.create_run(name="r", hparams={"epochs": 1})
+    version = run.version
+    run.update({"batch_size": 32, "epochs": 10})
+    assert run.version == version + 1  # one change, one upload
+    run.update({"epochs": 99, "lr": 0.1}, override=False)
+    assert run.params.as_dict() == {"epochs": 10, "batch_size": 32, "lr": 0.1}
+    assert local.read_json(Path(run.local) / local.RUN_FILE)["hparams"] == run.params.as_dict()
+    with pytest.raises(ValueError, match="folder_path"):
+        em.create_run(name="r", folder="a", folder_path="b")
+    em.create_run(name="r", folder="a", folder_path="a")  # the same folder twice is fine
+
+
 def test_artifact_objects_follow_the_seed_rules(workdir: Path) -> None:
     Path("1.png").write_bytes(b"png")
     Path("a/b").mkdir(parents=True)

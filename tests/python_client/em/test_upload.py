@@ -3,7 +3,12 @@ loading runs back from the server."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,11 +16,18 @@ import requests
 
 from python_client import connect, em
 from python_client.em import local
+from python_client.em.placing import UploadState
 from python_client.em.sync import RunUpload
-from tests.python_client.faults import FaultProxy
+from tests.python_client.faults import FaultProxy, LoseThen, Status
 from tests.support.server import PlumeProcess, free_port
 
 from .workload import log_runs
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition()`` holds (another thread makes it true)."""
+    while not condition():
+        time.sleep(0.005)
 
 
 def fresh_dir(base: Path, name: str) -> Path:
@@ -91,6 +103,37 @@ def test_server_killed_mid_run(workdir: Path, tmp_path: Path) -> None:
     em.logout()
 
 
+def test_server_killed_with_a_metrics_batch_in_flight(workdir: Path, tmp_path: Path) -> None:
+    """The script logs on and on; the server dies after taking a batch, before answering it (the
+    sender cannot know it was stored): after a restart every point is there once, status success."""
+    with PlumeProcess(tmp_path / "server") as srv, FaultProxy(srv.url).threaded() as proxy:
+        killed = threading.Event()
+
+        def kill() -> None:
+            srv.kill()
+            killed.set()
+
+        proxy.when("POST", "/metrics", "forward", LoseThen(kill))  # the second batch
+        em.login(proxy.url)
+        run = em.create_run(name="in-flight", auto_upload=True, folder="crash", make_folder=True)
+        step = 0
+        while not killed.is_set():
+            run.log("train", {"loss": 1 / (step + 1)}, step=step)
+            step += 1
+        for _ in range(100):  # logging goes on with the server down
+            run.log("train", {"loss": 1 / (step + 1)}, step=step)
+            step += 1
+        srv.start()
+        run.finish()
+        assert run.wait_for_upload(120)
+        run.stop_upload()
+        page = requests.get(f"{srv.url}/metrics", params={"run": run.id, "$limit": 0}, timeout=10).json()
+        assert page["total"] == step
+        assert requests.get(f"{srv.url}/runs/{run.id}", timeout=10).json()["status"] == "success"
+        assert_same_on_server([run], workdir, "crash")
+    em.logout()
+
+
 def test_load_run_looks_locally_then_on_the_server(online: PlumeProcess, workdir: Path) -> None:
     with pytest.raises(RuntimeError) as err:
         em.load_run("nowhere/run")
@@ -113,14 +156,60 @@ def test_load_run_looks_locally_then_on_the_server(online: PlumeProcess, workdir
 
 def test_reading_id_with_auto_upload_makes_the_run_exist(online: PlumeProcess, workdir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The model registry names a run by ``run.id``: with auto_upload, reading it puts the run on the
-    server at once; offline, it is the id the run will have once uploaded."""
+    """The model registry names a run by ``run.id``: with auto_upload, reading it lets the sender put
+    the run on the server first; offline, it is the id the run will have once uploaded."""
     offline = em.create_run(name="offline")
     assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).status_code == 404
     offline.upload()
     assert requests.get(f"{online.url}/runs/{offline.id}", timeout=10).json()["name"] == "offline"
-    monkeypatch.setattr(RunUpload, "step", lambda self: None)  # no background pass: the id alone must do it
+    placing = RunUpload._ensure_run
+
+    def slow(self: RunUpload, state: UploadState) -> bool:
+        time.sleep(0.2)  # latency of a remote server: without the wait, the id would come back first
+        return placing(self, state)
+
+    monkeypatch.setattr(RunUpload, "_ensure_run", slow)
     run = em.create_run(name="named-by-a-model", auto_upload=True)
     run_id = run.id
     assert requests.get(f"{online.url}/runs/{run_id}", timeout=10).json()["name"] == "named-by-a-model"
     run.stop_upload()
+
+
+def test_reading_id_does_not_wait_for_a_hung_server(plume: PlumeProcess, workdir: Path) -> None:
+    """auto_upload never blocks the script: ``run.id`` answers while the sender's request still hangs."""
+    with FaultProxy(plume.url).threaded() as proxy:
+        proxy.then(*["hang"] * 20)
+        em.login(proxy.url, timeout=60)
+        run = em.create_run(name="hung", auto_upload=True)
+        sender = run._sender
+        assert sender is not None
+        wait_until(lambda: len(proxy.requests()) > 0)  # the sender's first request: it hangs
+        assert run.id == run.to_dict()["id"]
+        assert (sender.passes, sender.failures) == (0, 0)  # its pass is still waiting for an answer
+        assert requests.get(f"{plume.url}/runs/{run.id}", timeout=10).status_code == 404
+        run.log("train", {"loss": 1.0}, step=0)  # and the script goes on
+        run.stop_upload(timeout=0)
+    em.logout()
+
+
+def test_what_is_not_sent_is_left_to_em_upload(plume: PlumeProcess, workdir: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The sender's warnings name the em way to send a run later (``plume sync`` takes no em folder)."""
+    caplog.set_level(logging.WARNING, logger="python_client")
+    connect(f"http://127.0.0.1:{free_port()}")  # nothing there: a failure that may pass
+    down = em.create_run(name="down", auto_upload=True)
+    assert down._sender is not None
+    wait_until(lambda: down._sender is not None and down._sender.failures > 0)
+    down.stop_upload()
+    refused = json.dumps({"name": "Forbidden", "message": "not yours", "code": 403, "className": "forbidden"})
+    with FaultProxy(plume.url).threaded() as proxy:
+        proxy.then(Status(403, refused, {"Content-Type": "application/json"}))  # a lasting failure
+        connect(proxy.url)
+        stopped = em.create_run(name="refused", auto_upload=True)
+        assert not stopped.wait_for_upload(30)
+        assert stopped._sender is not None and stopped._sender.stopped_by is not None
+        stopped.stop_upload()
+    em.logout()
+    for run, level in ((down, logging.WARNING), (stopped, logging.ERROR)):
+        (message,) = [r.getMessage() for r in caplog.records if r.levelno == level and run.local in r.getMessage()]
+        assert f"em.upload({run.local!r})" in message and "plume sync" not in message
