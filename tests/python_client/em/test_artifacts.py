@@ -105,13 +105,15 @@ def test_bad_objects_are_refused_by_the_server(online: PlumeProcess, workdir: Pa
 def test_registry_models_as_a_runs_input_and_output(online: PlumeProcess, workdir: Path) -> None:
     """``mark_input`` / ``mark_output`` take the registry's ``Model`` and ``OutputModel``; a model that
     names the run as its task (the registry lists it too) is listed once."""
-    base = OutputModel(name="base")
+    pretrain = em.create_run(name="pretrain")
+    base = OutputModel(task=pretrain, name="base")
+    pretrain.finish()
     run = em.create_run(name="fine-tune")
     run.mark_input(Model(base.id))
     tuned = OutputModel(task=run, name="tuned")  # the registry adds it to the run when the run arrives
     run.mark_output(tuned)
     run.mark_output(tuned)  # once is enough
-    side = OutputModel(name="side")
+    side = OutputModel(name="side")  # made by the current run: listed by the registry, marked once
     run.mark_output(side)
     run.upload(folder="marked", make_folder=True)
     doc = requests.get(f"{online.url}/runs/{run.id}", timeout=10).json()
