@@ -20,7 +20,7 @@ from aiohttp.web_urldispatcher import PlainResource
 
 from . import fastpaths
 from .errors import ERRORS, BadRequest, FeathersError, GeneralError
-from .limits import ConnectionClock, Limits, Sweeper, default_max_connections, raise_file_limit, refuse
+from .limits import CLOSING, ConnectionClock, Limits, Sweeper, default_max_connections, raise_file_limit, refuse
 from .transports.common import dumps
 from .web import APP_KEY, REST_KEY
 
@@ -47,6 +47,7 @@ class PlumeRequestHandler(RequestHandler):
             self.refused = True
             refuse(transport, server.limits.max_connections)  # type: ignore[arg-type]
             return
+        self.clock.opened(time.monotonic())  # the header clock runs from the opening
         super().connection_made(transport)
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -54,7 +55,7 @@ class PlumeRequestHandler(RequestHandler):
             super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.refused:
+        if self.refused or self.clock.phase == CLOSING:  # answered and closing: discard
             return
         if self._upgraded or self._payload_parser is not None:  # a websocket: engine.io watches it
             super().data_received(data)
