@@ -13,10 +13,10 @@ real requests failed near the file limit. Here every connection is held to:
   :data:`BODY_MIN_RATE` bytes a second;
 * ``max_connections``: past it, a new connection is answered 503 and closed.
 
-A connection past a deadline is answered 408 (Feathers ``Timeout``) and closed: its sending half
-at once, the whole after :data:`LINGER` seconds (or when the client closes first) while what it
-still sends is discarded, since closing a socket with unread bytes resets it and the client could
-lose the 408. Websockets
+A connection past a deadline is answered 408 (Feathers ``Timeout``) and closed. One with no
+request in flight is closed gently: its sending half at once, the whole after :data:`LINGER`
+seconds (or when the client closes first) while what it still sends is discarded, since closing a
+socket with unread bytes resets it and the client could lose the 408. Websockets
 (socket.io) are exempt once upgraded: engine.io's pings watch them. One sweep a second checks
 every connection, so the per-byte cost is a clock read.
 """
@@ -165,8 +165,13 @@ class Sweeper:
             if what is None:
                 continue
             clock.phase = CLOSING
-            transport.write(error_bytes(Timeout(f"The {what} did not arrive in time")))
-            linger_close(transport)
+            answer = error_bytes(Timeout(f"The {what} did not arrive in time"))
+            expire = getattr(handler, "expire", None)
+            if expire is not None:
+                expire(answer)
+            else:
+                transport.write(answer)
+                transport.close()
             closed += 1
             peer = transport.get_extra_info("peername")
             slow_log.warning("slow", "closed connections whose %s did not arrive in time (last from %s)", what,
