@@ -35,9 +35,9 @@ class Settings:
     services: str | list[str] = "*"  # dynamic-service whitelist
     dynamic_services: str = "on"  # [services] dynamic: services made on first use "on" | "warn" | "off"
     max_body: int = 10 * MB
-    max_response: int = 32 * MB  # bytes of records one find answers (a page is cut short past it)
+    max_response: int = 32 * MB  # bytes of records one client's find/multi patch/remove loads (README)
     max_pending: int = 32 * MB  # bytes of events waiting for one socket.io client (else disconnected)
-    header_timeout: float = 10.0  # seconds from a request's first byte to the end of its headers
+    header_timeout: float = 10.0  # seconds from a connection's opening (later: a request's start) to headers' end
     body_timeout: float = 30.0  # seconds a request body may go without a byte (and its floor rate)
     max_connections: int = 0  # open connections at once; 0: from the process's file limit
     redis: str | None = None

@@ -4,13 +4,19 @@ aiohttp keeps a connection open as long as its client sends something now and th
 clients trickling header bytes (slowloris) held their connections and file descriptors until
 real requests failed near the file limit. Here every connection is held to:
 
-* ``header_timeout``: from the first byte of a request to the end of its headers;
+* ``header_timeout``: from the connection's opening to the end of its first request's headers,
+  then from the first byte of each later request to the end of its headers (blank lines, which
+  HTTP lets a client send before a request line, never reset the clock; between requests, an idle
+  keep-alive connection is aiohttp's ``keepalive_timeout`` to close);
 * ``body_timeout``: a request body may go that long without a byte (not counting while the
   server itself paused reading), and once it has run that long it must average
   :data:`BODY_MIN_RATE` bytes a second;
 * ``max_connections``: past it, a new connection is answered 503 and closed.
 
-A connection past a deadline is answered 408 (Feathers ``Timeout``) and closed. Websockets
+A connection past a deadline is answered 408 (Feathers ``Timeout``) and closed. One with no
+request in flight is closed gently: its sending half at once, the whole after :data:`LINGER`
+seconds (or when the client closes first) while what it still sends is discarded, since closing a
+socket with unread bytes resets it and the client could lose the 408. Websockets
 (socket.io) are exempt once upgraded: engine.io's pings watch them. One sweep a second checks
 every connection, so the per-byte cost is a clock read.
 """
@@ -33,7 +39,8 @@ if TYPE_CHECKING:
 BODY_MIN_RATE = 1024  # bytes a second a body must average once it has run for body_timeout
 DEFAULT_MAX_CONNECTIONS = 10_000
 SWEEP_EVERY = 1.0  # seconds
-IDLE, HEADERS, BODY = 0, 1, 2
+LINGER = 2.0  # seconds an overdue connection is drained (its bytes discarded) before it is closed
+IDLE, HEADERS, BODY, CLOSING = 0, 1, 2, 3
 slow_log = RateLimitedLog("backend.limits", every=60.0)
 
 
@@ -85,6 +92,12 @@ class ConnectionClock:
         self.last_byte = 0.0
         self.body: StreamReader | None = None  # its total_bytes: what has arrived of it
 
+    def opened(self, now: float) -> None:
+        """Start the header clock as the connection opens: a connection that never sends a
+        request line (silent, or only blank lines) is overdue after ``header_timeout``, as one
+        that trickles its headers is (slowloris holding connections open)."""
+        self.phase, self.started, self.last_byte = HEADERS, now, now
+
     def received(self, data: bytes, new_body: StreamReader | None, completed: bool, now: float) -> None:
         """Account for ``data``; ``completed``: a request's headers ended in it (``new_body`` is its
         body when that is still to come)."""
@@ -92,10 +105,14 @@ class ConnectionClock:
         if completed:
             self.phase, self.started, self.body = (BODY, now, new_body) if new_body is not None else (IDLE, now, None)
         elif self.phase == IDLE and data.strip():
+            # Between keep-alive requests a request starts at its first non-blank byte; while
+            # HEADERS, bytes (blank or not) never restart the clock.
             self.phase, self.started = HEADERS, now
 
     def overdue(self, limits: Limits, now: float, paused: bool) -> str | None:
         """Why the connection has run out of time (None while it has not)."""
+        if self.phase == CLOSING:
+            return None
         if self.phase == HEADERS and now - self.started > limits.header_timeout:
             return "request headers"
         if self.phase == BODY:
@@ -147,13 +164,30 @@ class Sweeper:
             what = clock.overdue(self.limits, now, paused=bool(getattr(handler, "_reading_paused", False)))
             if what is None:
                 continue
-            transport.write(error_bytes(Timeout(f"The {what} did not arrive in time")))
-            transport.close()
+            clock.phase = CLOSING
+            answer = error_bytes(Timeout(f"The {what} did not arrive in time"))
+            expire = getattr(handler, "expire", None)
+            if expire is not None:
+                expire(answer)
+            else:
+                transport.write(answer)
+                transport.close()
             closed += 1
             peer = transport.get_extra_info("peername")
             slow_log.warning("slow", "closed connections whose %s did not arrive in time (last from %s)", what,
                              peer[0] if isinstance(peer, tuple) else peer)
         return closed
+
+
+def linger_close(transport: asyncio.BaseTransport) -> None:
+    """Close ``transport`` after what was written: its sending half now, the rest after
+    :data:`LINGER` seconds (the caller discards what arrives meanwhile; an end of stream from the
+    client closes it sooner), so that the client reads the answer rather than a reset."""
+    if isinstance(transport, asyncio.WriteTransport) and transport.can_write_eof():
+        transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER, transport.close)
+    else:
+        transport.close()
 
 
 def refuse(transport: asyncio.Transport, limit: int) -> None:

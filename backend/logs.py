@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
 class RateLimitedLog:
-    """A logger that writes at most one line per ``every`` seconds for each ``kind``."""
+    """A logger that writes at most one line per ``every`` seconds for each ``kind`` (``clock``:
+    where the seconds come from)."""
 
-    def __init__(self, name: str, every: float = 60.0) -> None:
+    def __init__(self, name: str, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.logger = logging.getLogger(name)
         self.every = every
+        self.clock = clock
         self._last: dict[str, float] = {}
         self._skipped: dict[str, int] = {}
 
     def warning(self, kind: str, message: str, *args: Any) -> bool:
         """Log ``message % args`` at WARNING unless ``kind`` was logged less than ``every`` seconds
         ago; returns whether it was written."""
-        now = time.monotonic()
+        now = self.clock()
         last = self._last.get(kind)
         if last is not None and now - last < self.every:
             self._skipped[kind] = self._skipped.get(kind, 0) + 1

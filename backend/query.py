@@ -74,9 +74,11 @@ TRUE = And(())
 class ByteBudget:
     """How many bytes of stored records one read may load (``max_response``): an adapter admits
     each row it reads and stops at the first refused one. The first row is always admitted, so
-    that a page is never empty while records remain."""
+    that a page is never empty while records remain. ``per_row`` is added to each row's size
+    (what a multi patch adds to each record it answers)."""
 
     limit: int
+    per_row: int = 0
     used: int = 0
     rows: int = 0
     truncated: bool = False  # a row was refused: the read stopped short of what the query asked
@@ -88,6 +90,7 @@ class ByteBudget:
 
     def admit(self, size: int) -> bool:
         """Count a row of ``size`` bytes; False when it would take the read past the limit."""
+        size += self.per_row
         if self.rows and self.used + size > self.limit:
             self.truncated = True
             return False

@@ -20,7 +20,16 @@ from aiohttp.web_urldispatcher import PlainResource
 
 from . import fastpaths
 from .errors import ERRORS, BadRequest, FeathersError, GeneralError
-from .limits import ConnectionClock, Limits, Sweeper, default_max_connections, raise_file_limit, refuse
+from .limits import (
+    CLOSING,
+    ConnectionClock,
+    Limits,
+    Sweeper,
+    default_max_connections,
+    linger_close,
+    raise_file_limit,
+    refuse,
+)
 from .transports.common import dumps
 from .web import APP_KEY, REST_KEY
 
@@ -47,6 +56,7 @@ class PlumeRequestHandler(RequestHandler):
             self.refused = True
             refuse(transport, server.limits.max_connections)  # type: ignore[arg-type]
             return
+        self.clock.opened(time.monotonic())  # the header clock runs from the opening
         super().connection_made(transport)
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -54,7 +64,7 @@ class PlumeRequestHandler(RequestHandler):
             super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.refused:
+        if self.refused or self.clock.phase == CLOSING:  # answered and closing: discard
             return
         if self._upgraded or self._payload_parser is not None:  # a websocket: engine.io watches it
             super().data_received(data)
@@ -67,6 +77,20 @@ class PlumeRequestHandler(RequestHandler):
             payload = self._messages[-1][1]
             body = None if payload.is_eof() else payload
         self.clock.received(data, body, completed, time.monotonic())
+
+    def expire(self, answer: bytes) -> None:
+        """Send ``answer`` (a 408) and close: gently (:func:`~backend.limits.linger_close`) when
+        no request is in flight, since then nothing else writes to the connection; at once when
+        a handler still runs (it may write its response, which a half-closed socket refuses)."""
+        transport = self.transport
+        if transport is None:
+            return
+        transport.write(answer)
+        waiter = self._waiter  # set while aiohttp waits for the next request
+        if waiter is not None and not waiter.done():
+            linger_close(transport)
+        else:
+            transport.close()
 
     def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:

@@ -27,6 +27,16 @@ def variants(path: str) -> set[str]:
     return forms - {path}
 
 
+EVIL = {"email": "evil@example.org", "role": "admin"}
+SOME_ID = "000000000000000000000001"
+#: Every method, by id and (patch, remove) for many records at once: none may reach the storage.
+CALLS: list[tuple[str, tuple[Any, ...]]] = [
+    ("find", ()), ("find", ({"role": "admin"},)), ("get", (SOME_ID,)), ("create", (EVIL,)),
+    ("create", ([EVIL, EVIL],)), ("update", (SOME_ID, EVIL)), ("patch", (SOME_ID, EVIL)),
+    ("patch", (None, EVIL, {"role": "editor"})), ("remove", (SOME_ID,)), ("remove", (None, {})),
+]
+
+
 async def walk(srv: Running, client: Any, expect: set[int], *, hint: bool = True) -> None:
     """Call every variant of every registered service; each must fail with a code in ``expect``
     (a 404 naming the real service when ``hint``)."""
@@ -36,9 +46,9 @@ async def walk(srv: Running, client: Any, expect: set[int], *, hint: bool = True
     for path in registered:
         for variant in sorted(variants(path)):
             assert storage_name(variant).casefold() != storage_name(path).casefold()
-            for method, args in (("find", ()), ("create", ({"email": "evil@example.org", "role": "admin"},))):
+            for method, args in CALLS:
                 code, payload = await outcome(client, method, variant, *args)
-                assert code in expect, (variant, method, code, payload)
+                assert code in expect, (variant, method, args[:1], code, payload)
                 if code == 404 and hint:
                     assert payload["message"] == f"Service '{variant}' not found (did you mean '{path}'?)"
             assert variant not in srv.app.services

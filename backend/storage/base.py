@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from random import SystemRandom
 from typing import Any
 
+import orjson
+
 from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge
 from ..hooks import Params
 from ..query import ByteBudget, Cond, IdIn, Query, conjoin, parse, split_path
@@ -93,8 +95,9 @@ class StorageAdapter(abc.ABC):
         return rows, (await self._count(query.where) if count else -1)
 
     @abc.abstractmethod
-    async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
-        """Distinct values of ``path`` over the records matching ``where`` (missing values excluded)."""
+    async def _distinct(self, path: tuple[str, ...], where: Cond, budget: ByteBudget | None = None) -> list[Any]:
+        """Distinct values of ``path`` over the records matching ``where`` (missing values excluded);
+        ``budget`` admits each value's JSON size, and the values stop at the first refused one."""
 
     @abc.abstractmethod
     async def _insert(self, records: list[dict[str, Any]]) -> None:
@@ -203,6 +206,25 @@ class StorageAdapter(abc.ABC):
             raise NotFound(f"No record found for id '{key}'")
         return key, record, q
 
+    def _budget(self, params: Params, per_row: int = 0) -> ByteBudget | None:
+        """The ``max_response`` budget of a client's read (None: unbounded, the server's own)."""
+        bound = self.options.max_response
+        if bound is None or params.provider is None:
+            return None
+        return ByteBudget(bound, per_row=per_row)
+
+    async def _multi_targets(self, verb: str, q: Query, params: Params,
+                             added: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The records a multi patch or remove matches, loaded before anything is written: past
+        ``max_response`` bytes (the answer would carry them all, each with ``added``: a patch's
+        data) a 413, and nothing changed."""
+        budget = self._budget(params, _json_size(added) if added else 0)
+        targets = await self._find(Query(where=q.where, budget=budget))
+        if budget is not None and budget.truncated:
+            raise PayloadTooLarge(f"The records this {verb} matches are larger than the server sends at once "
+                                  f"({budget.limit} bytes): nothing was {verb.rstrip('e')}ed; narrow the query")
+        return targets
+
     def _check_multi(self, method: str) -> None:
         if not self.options.allows_multi(method):
             verb = {"create": "create", "patch": "patch", "remove": "remove"}[method]
@@ -221,11 +243,14 @@ class StorageAdapter(abc.ABC):
         """``find``: a page ``{total, limit, skip, data}`` or a plain list when unpaginated."""
         pag = self._paginate(params)
         q = self._parse(params, paginate=True)
-        if q.distinct is not None:
-            return await self._distinct(q.distinct, q.where)
+        q.budget = self._budget(params)  # the server's own reads are not cut
         bound = self.options.max_response
-        if bound is not None and params.provider is not None:  # the server's own reads are not cut
-            q.budget = ByteBudget(bound)
+        if q.distinct is not None:
+            values = await self._distinct(q.distinct, q.where, budget=q.budget)
+            if q.budget is not None and q.budget.truncated:
+                raise PayloadTooLarge(f"The distinct values are larger than the server sends at once ({bound} "
+                                      "bytes): narrow the query")
+            return values
         if pag is None:
             rows = await self._find(q)
             if q.budget is not None and q.budget.truncated:
@@ -287,7 +312,7 @@ class StorageAdapter(abc.ABC):
         if id is None:
             self._check_multi("patch")
             q = self._parse(params)
-            targets = await self._find(Query(where=q.where))
+            targets = await self._multi_targets("patch", q, params, added=data)
         else:
             key = self.key(id)
             q = self._parse(params) if params.query else _EMPTY
@@ -305,7 +330,7 @@ class StorageAdapter(abc.ABC):
         if id is None:
             self._check_multi("remove")
             q = self._parse(params)
-            targets = await self._find(Query(where=q.where))
+            targets = await self._multi_targets("remove", q, params)
         else:
             _, current, q = await self._one(id, params)
             targets = [current]
@@ -316,6 +341,14 @@ class StorageAdapter(abc.ABC):
 
 
 _EMPTY = Query()
+
+
+def _json_size(value: Any) -> int:
+    """About how many bytes ``value`` takes as JSON (what it adds to a stored record)."""
+    try:
+        return len(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # not storable either: the write answers why
+        return len(str(value))
 
 
 class _Missing:

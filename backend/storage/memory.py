@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ..errors import Conflict
-from ..query import Cond, Query
+from ..query import ByteBudget, Cond, Query
 from .base import StorageAdapter
 from .matcher import MISSING, get_path, matches, sort_records
 
@@ -35,11 +35,13 @@ class MemoryAdapter(StorageAdapter):
     async def _count(self, where: Cond) -> int:
         return len(self._matching(where))
 
-    async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
+    async def _distinct(self, path: tuple[str, ...], where: Cond, budget: ByteBudget | None = None) -> list[Any]:
         seen: list[Any] = []
         for rec in self._matching(where):
             value = get_path(rec, path)
             if value is not MISSING and value is not None and value not in seen:
+                if budget is not None and not budget.admit(len(orjson.dumps(value))):
+                    break
                 seen.append(copy.deepcopy(value))
         return seen
 

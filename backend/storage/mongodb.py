@@ -9,6 +9,7 @@ never a 500 with a stack. The filter translation lives in :mod:`.mongo_query`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,7 +32,7 @@ from pymongo.errors import (
 )
 
 from ..errors import BadRequest, Conflict, GeneralError, PayloadTooLarge, Unavailable
-from ..query import Cond, Query
+from ..query import ByteBudget, Cond, Query
 from . import Storage
 from .base import AdapterOptions, StorageAdapter
 from .mongo_query import MongoFilter, oid_or_str
@@ -218,13 +219,18 @@ class MongoAdapter(StorageAdapter):
         async with driver_errors():
             return int(await self.coll.count_documents(self.filter(where)))
 
-    async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
+    async def _distinct(self, path: tuple[str, ...], where: Cond, budget: ByteBudget | None = None) -> list[Any]:
         field = ".".join(path)
         if field == "_id" and not self.native_id:
             return []  # Mongo's own id is hidden on custom-id services
         async with driver_errors():
+            # One reply (MongoDB caps it at 16 MB): the budget bounds what is answered.
             values = await self.coll.distinct(field, self.filter(where))
-        return [str(v) if isinstance(v, ObjectId) else v for v in values if v is not None]
+        out = [str(v) if isinstance(v, ObjectId) else v for v in values if v is not None]
+        if budget is not None:
+            admit = budget.admit
+            out = list(itertools.takewhile(lambda v: admit(len(bson.encode({"v": v}))), out))
+        return out
 
     async def _insert(self, records: list[dict[str, Any]]) -> None:
         docs = [self._in(r) for r in records]

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from ..errors import BadRequest, Conflict
-from ..query import And, Cond, IdIn, Query, conjoin, safe_label, split_path
+from ..query import And, ByteBudget, Cond, IdIn, Query, conjoin, safe_label, split_path
 from .base import AdapterOptions, StorageAdapter
 from .names import service_name, storage_name
 from .sql import SqlBuilder, index_sql, json_path, quote_ident
@@ -137,7 +137,7 @@ class SqliteAdapter(StorageAdapter):
 
         return await self.db.read_bounded(run)
 
-    async def _distinct(self, path: tuple[str, ...], where: Cond) -> list[Any]:
+    async def _distinct(self, path: tuple[str, ...], where: Cond, budget: ByteBudget | None = None) -> list[Any]:
         b = SqlBuilder(self.id_field)
         x, t = b.value_expr(path), f"json_type(doc, {json_path(path)})"
         sql = (f"SELECT {x}, {t} FROM {self._t} WHERE {b.where(where)} AND {x} IS NOT NULL "
@@ -146,6 +146,9 @@ class SqliteAdapter(StorageAdapter):
         def run(conn: sqlite3.Connection) -> list[Any]:
             out = []
             for value, kind in conn.execute(sql, b.params):
+                # A value's JSON size, about: a string's length plus its quotes, else its text.
+                if budget is not None and not budget.admit(len(value) + 2 if kind == "text" else len(str(value))):
+                    break
                 if kind in ("object", "array"):
                     value = orjson.loads(value)
                 elif kind in ("true", "false"):

@@ -1,7 +1,9 @@
 """``max_response``: a client's find never loads more than that many bytes of records.
 
 A page stops short (its ``limit`` says how many came, ``truncated`` says why); an unpaginated
-find answers 413. Every adapter, both transports.
+find answers 413, and so does a ``$distinct`` or a multi patch or remove that would answer more
+(those change nothing: the matched records are measured before anything is written). Every
+adapter, both transports.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from backend.hooks import Params
 from tests.conformance.clients import CallError
 
 BUDGET = 100_000
@@ -65,3 +68,60 @@ async def test_the_servers_own_reads_are_not_cut(client: Any) -> None:
         await client.call("create", "inner", {"i": i, "body": BODY})
     page = await client.server.app.service("inner").find()
     assert len(page["data"]) == 4 and "truncated" not in page
+
+
+async def count(client: Any, query: dict[str, Any]) -> int:
+    """How many records of ``multi`` match ``query`` (a total: no record is loaded)."""
+    return int((await client.call("find", "multi", {**query, "$limit": 0}))["total"])
+
+
+async def seed_multi(client: Any, n: int) -> None:
+    set_budget(client, "multi")
+    await client.call("create", "multi", [{"i": i, "g": "x", "body": BODY} for i in range(n)])
+
+
+async def test_a_multi_patch_past_the_budget_is_413_and_patches_nothing(client: Any) -> None:
+    await seed_multi(client, 4)
+    with pytest.raises(CallError) as info:
+        await client.call("patch", "multi", None, {"seen": True}, {"g": "x"})
+    assert info.value.code == 413 and "nothing was patched" in info.value.payload["message"]
+    assert await count(client, {"seen": True}) == 0
+    # Within the budget it is answered in full.
+    patched = await client.call("patch", "multi", None, {"seen": True}, {"i": {"$lt": 3}})
+    assert sorted(r["i"] for r in patched) == [0, 1, 2] and all(r["seen"] for r in patched)
+
+
+async def test_a_multi_patch_counts_what_it_adds_to_each_record(client: Any) -> None:
+    """Three small records fit the budget, but not with 40 kB of patch each in the answer."""
+    set_budget(client, "multi")
+    await client.call("create", "multi", [{"i": i, "g": "x"} for i in range(3)])
+    with pytest.raises(CallError) as info:
+        await client.call("patch", "multi", None, {"body": "y" * 40_000}, {"g": "x"})
+    assert info.value.code == 413
+    assert [r for r in (await client.call("find", "multi", {"$limit": 10}))["data"] if "body" in r] == []
+
+
+async def test_a_multi_remove_past_the_budget_is_413_and_removes_nothing(client: Any) -> None:
+    await seed_multi(client, 4)
+    with pytest.raises(CallError) as info:
+        await client.call("remove", "multi", None, {"g": "x"})
+    assert info.value.code == 413 and "nothing was removed" in info.value.payload["message"]
+    assert await count(client, {}) == 4
+    removed = await client.call("remove", "multi", None, {"i": {"$gte": 2}})
+    assert sorted(r["i"] for r in removed) == [2, 3]
+    assert await count(client, {}) == 2
+
+
+async def test_distinct_values_past_the_budget_are_413(client: Any) -> None:
+    set_budget(client, "multi")
+    await client.call("create", "multi", [{"i": i, "v": f"{i}{BODY}"} for i in range(4)])
+    with pytest.raises(CallError) as info:
+        await client.call("find", "multi", {"$distinct": "v"})
+    assert info.value.code == 413
+    assert sorted(await client.call("find", "multi", {"$distinct": "i"})) == [0, 1, 2, 3]
+
+
+async def test_the_servers_own_multi_writes_are_not_cut(client: Any) -> None:
+    await seed_multi(client, 4)
+    removed = await client.server.app.service("multi").remove(None, params=Params(query={"g": "x"}))
+    assert len(removed) == 4

@@ -63,6 +63,61 @@ async def test_headers_that_trickle_are_cut_at_header_timeout(tmp_path: Path) ->
         writer.close()
 
 
+async def closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sends until it closes the connection (fails after FAIL_AFTER). A
+    close with bytes of ours still unread is a reset (TCP's rule): closed all the same."""
+    try:
+        return await asyncio.wait_for(reader.read(), FAIL_AFTER)
+    except ConnectionResetError:
+        return b""
+
+
+async def test_a_silent_connection_is_closed(tmp_path: Path) -> None:
+    """A connection that never sends a byte is closed after header_timeout: the header clock
+    starts when the connection opens, not at its first byte."""
+    async with running(tmp_path, header_timeout=1) as srv:
+        reader, writer = await connect(srv)
+        raw = await closed_by_server(reader)
+        assert raw == b"" or raw.startswith(b"HTTP/1.1 408")
+        writer.close()
+
+
+async def test_a_crlf_trickle_is_closed(tmp_path: Path) -> None:
+    """Blank lines (which HTTP lets a client send before a request line) do not reset the clock."""
+    async with running(tmp_path, header_timeout=1) as srv:
+        reader, writer = await connect(srv)
+        feeder = asyncio.create_task(trickle(writer, [b"\r\n"] * 10_000, 0.5))
+        raw = await closed_by_server(reader)
+        assert raw == b"" or raw.startswith(b"HTTP/1.1 408")
+        feeder.cancel()
+        await asyncio.gather(feeder, return_exceptions=True)
+        writer.close()
+
+
+async def test_a_silent_connection_does_not_hold_a_slot(tmp_path: Path) -> None:
+    """Silent connections filling max_connections are swept, and real clients are served again."""
+    async with running(tmp_path, header_timeout=1, max_connections=4) as srv, aiohttp.ClientSession() as http:
+        idle = [await connect(srv) for _ in range(4)]
+        for reader, _ in idle:
+            await closed_by_server(reader)
+        # They keep their end open (as an attacker would): the server's closes on its own.
+        await asyncio.wait_for(served(http, f"{srv.url}/info"), FAIL_AFTER)
+        for _, w in idle:
+            w.close()
+
+
+async def served(http: aiohttp.ClientSession, url: str) -> None:
+    """Return once ``url`` answers 200 (a connection slot is free again)."""
+    while True:
+        try:
+            async with http.get(url) as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+
+
 async def test_a_stalled_body_is_cut_at_body_timeout(tmp_path: Path) -> None:
     async with running(tmp_path, body_timeout=1) as srv:
         reader, writer = await connect(srv)

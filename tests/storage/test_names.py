@@ -7,7 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from backend.plugins import DYNAMIC_NAME
 from backend.query import Query
 from backend.storage import open_storage
 from backend.storage.base import AdapterOptions
@@ -25,6 +28,43 @@ def test_storage_names_are_case_free_and_injective() -> None:
         assert service_name(enc) == name
     for a, b in itertools.combinations(NAMES, 2):
         assert stored[a].casefold() != stored[b].casefold(), (a, b)
+
+
+dynamic_names = st.from_regex(DYNAMIC_NAME, fullmatch=True)
+SWAPS = {"-": "_", "_": "-"}
+
+
+def near(name: str) -> st.SearchStrategy[str]:
+    """Valid names close to ``name`` (where collisions hide): letters in the other case, ``-``
+    and ``_`` swapped, a character dropped or added; or any other valid name."""
+    def respell(flips: list[int]) -> str:
+        return "".join(c.swapcase() if f == 1 else SWAPS.get(c, c) if f == 2 else c
+                       for c, f in zip(name, flips, strict=True))
+
+    spelled = st.lists(st.integers(0, 2), min_size=len(name), max_size=len(name)).map(respell)
+    edited = st.sampled_from([name[:-1], name + "a", name + "A", name + "_", name + "-"])
+    return st.one_of(spelled, edited, dynamic_names).filter(DYNAMIC_NAME.fullmatch)
+
+
+@given(st.data())
+def test_distinct_dynamic_names_never_share_a_storage_name(data: st.DataObject) -> None:
+    """Any two names a client may make a service under are stored apart, even where names are
+    compared without regard to case (SQLite tables); and the storage name gives the name back."""
+    a = data.draw(dynamic_names)
+    b = data.draw(near(a))
+    assert service_name(storage_name(a)) == a
+    if a != b:
+        assert storage_name(a).casefold() != storage_name(b).casefold()
+
+
+@given(dynamic_names, st.data())
+def test_case_variants_of_a_dynamic_name_are_stored_apart(name: str, data: st.DataObject) -> None:
+    flips = data.draw(st.lists(st.booleans(), min_size=len(name), max_size=len(name)))
+    variant = "".join(c.swapcase() if flip else c for c, flip in zip(name, flips, strict=True))
+    assert DYNAMIC_NAME.fullmatch(variant)
+    if variant != name:
+        assert storage_name(variant).casefold() != storage_name(name).casefold()
+        assert fold(variant) == fold(name)  # and the app refuses to make both
 
 
 def test_lowercase_names_keep_their_storage_name() -> None:

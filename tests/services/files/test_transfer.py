@@ -1,8 +1,12 @@
-"""Hostile multipart uploads: malformed part headers and too many parts are 4xx and keep nothing."""
+"""Hostile multipart uploads: malformed part headers and too many parts are 4xx and keep nothing;
+clients that leave mid-upload are one WARNING line a minute, never an ERROR or a traceback."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import struct
+import time
 from pathlib import Path
 
 import aiohttp
@@ -10,6 +14,7 @@ import pytest
 
 from tests.services.files.support import form, post_raw, stored_files
 from tests.support.inprocess import running
+from tests.support.server import PlumeProcess
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -54,3 +59,46 @@ async def test_max_parts_must_be_a_positive_integer(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="max_parts"):
         async with running(tmp_path, config="[uploads]\nmax_parts = 0\n"):
             pass
+
+
+FAIL_AFTER = 30.0  # seconds before a wait for the server gives up
+
+
+def partial_uploads(data: Path) -> list[Path]:
+    return [p for p in (data / "files").rglob(".plume-upload-*") if p.is_file()]
+
+
+def wait_for(condition: object, what: str) -> None:
+    deadline = time.monotonic() + FAIL_AFTER
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def leave_mid_upload(srv: PlumeProcess, reset: bool) -> None:
+    """Start an upload of 100 MB, send part of it, wait until the server is writing it to a
+    temporary file, then go away (a reset, or an ordinary close)."""
+    head = (b'--b\r\nContent-Disposition: form-data; name="model.weights.bin"; filename="w.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    sock.sendall(b"POST /tfjs-models/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+                 b"Content-Type: multipart/form-data; boundary=b\r\n\r\n" + head)
+    deadline = time.monotonic() + FAIL_AFTER
+    while not partial_uploads(srv.data_dir):
+        assert time.monotonic() < deadline, "no upload in progress"
+        sock.sendall(b"\0" * 65536)
+    if reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    # The server has dealt with it once it removed the partial file.
+    wait_for(lambda: not partial_uploads(srv.data_dir), "the partial upload was not removed")
+
+
+def test_clients_leaving_mid_upload_log_one_warning_and_no_error(tmp_path: Path) -> None:
+    with PlumeProcess(tmp_path / "server") as srv:
+        for reset in (True, False, True):
+            leave_mid_upload(srv, reset)
+        log = srv.log()
+    gone = [line for line in log.splitlines() if "went away" in line]
+    assert len(gone) == 1 and "WARNING" in gone[0], log[-3000:]
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
