@@ -4,7 +4,6 @@ downloads, which need the session's token."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -15,12 +14,12 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from python_client import DataStore, FilePart, Remote
+from python_client import DataStore
 from tests.auth.support import AUTH_CONFIG, PASSWORD
-from tests.support.model_files import tiny_onnx
 from tests.support.server import REPO, PlumeProcess
 
 from .browser import screenshot, tab
+from .run_files import download_both, store_run_files
 
 LIVE = 15_000
 ADMIN = "admin@example.org"
@@ -104,15 +103,8 @@ def test_login_and_a_viewer_sees_no_private_run(server: PlumeProcess, editor: Da
 
 def test_downloads_carry_the_sessions_token(server: PlumeProcess, editor: DataStore, browser: Browser,
                                             tmp_path: Path) -> None:
-    model = tmp_path / "checkpoint.onnx"
-    model.write_bytes(tiny_onnx("private-checkpoint"))
-    checkpoint = Remote(server.url, store=editor).upload_onnx_model(model, name="private@1")
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(b"private weights " * 64)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    editor.service("artifacts").upload([FilePart.of(weights, field=sha)])
-    artifact = editor.service("artifacts").create({"name": "weights", "folder": "default", "objects": [
-        {"path": "ckpt/weights.bin", "size": weights.stat().st_size, "sha256": sha}]})
+    files = store_run_files(server.url, editor, tmp_path, "private", b"private weights " * 64)
+    checkpoint, artifact, sha = files.checkpoint, files.artifact, files.sha256
     run = editor.service("runs").create({
         "name": "ann-files", "status": "success",
         "checkpoints": [{"id": checkpoint["_id"], "name": "private@1", "service": "onnx-models"}],
@@ -129,10 +121,5 @@ def test_downloads_carry_the_sessions_token(server: PlumeProcess, editor: DataSt
         page.goto(f"{server.url}/#/runs/{run['_id']}")
         log_in(page, EDITOR, PASSWORD)
         expect(page.get_by_role("heading", name="ann-files")).to_be_visible()
-        for button, expected in (("Download checkpoint.onnx", model), ("Download weights.bin", weights)):
-            with page.expect_download() as info:
-                page.get_by_role("button", name=button).click()
-            saved = tmp_path / f"saved-{expected.name}"
-            info.value.save_as(saved)
-            assert saved.read_bytes() == expected.read_bytes(), button
+        download_both(page, files, tmp_path)
         t.assert_no_console_errors()

@@ -4,7 +4,6 @@ keyboard use, phone width and dark theme."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -13,13 +12,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from python_client import DataStore, FilePart, Remote
+from python_client import DataStore, Remote
 from python_client.serving import ModelEndPoint
 from tests.services.serving import onnx_models
-from tests.support.model_files import tiny_onnx
 from tests.support.server import PlumeProcess
 
 from .browser import PHONE, screenshot, tab
+from .run_files import download_both, store_run_files
 
 LIVE = 15_000  # ms: generous, the suite asserts no timing (bench/bench_dashboard.py measures it)
 PAGE = 25  # the runs page's page size (dashboard/src/runs.js)
@@ -211,28 +210,16 @@ def test_compare_two_runs(server: PlumeProcess, store: DataStore, browser: Brows
 
 def test_a_run_page_downloads_its_files_and_redraws_its_curves(server: PlumeProcess, store: DataStore,
                                                                browser: Browser, tmp_path: Path) -> None:
-    model = tmp_path / "checkpoint.onnx"
-    model.write_bytes(tiny_onnx("checkpoint"))
-    checkpoint = Remote(server.url, store=store).upload_onnx_model(model, name="files@1")
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(b"weights " * 100)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    store.service("artifacts").upload([FilePart.of(weights, field=sha)])
-    artifact = store.service("artifacts").create({"name": "weights", "folder": "default", "objects": [
-        {"path": "ckpt/weights.bin", "size": weights.stat().st_size, "sha256": sha},
-        {"path": "data", "reference": "s3://bucket/data"}]})
+    files = store_run_files(server.url, store, tmp_path, "files", b"weights " * 100,
+                            {"path": "data", "reference": "s3://bucket/data"})
+    checkpoint, artifact = files.checkpoint, files.artifact
     run = make_run(store, "files", {"lr": 0.5}, [1 / (i + 1) for i in range(30)], checkpoints=[
         {"id": checkpoint["_id"], "name": "files@1", "service": "onnx-models", "metadata": {"epoch": 1}}],
         associations={"outputs": [{"kind": "artifact", "id": artifact["_id"], "name": "weights"}]})
     with tab(browser, accept_downloads=True) as t:
         page = t.page
         page.goto(f"{server.url}/#/runs/{run['_id']}")
-        for button, expected in (("Download checkpoint.onnx", model), ("Download weights.bin", weights)):
-            with page.expect_download() as info:
-                page.get_by_role("button", name=button).click()
-            saved = tmp_path / f"saved-{expected.name}"
-            info.value.save_as(saved)
-            assert saved.read_bytes() == expected.read_bytes(), button
+        download_both(page, files, tmp_path)
         expect(page.locator(f"[data-artifact='{artifact['_id']}']")).to_contain_text("s3://bucket/data")
         plot = page.locator("[data-chart='loss'] .plot")
         expect(plot).to_have_attribute("data-ready", "1")
