@@ -10,6 +10,7 @@ const socketio = require('@feathersjs/socketio-client');
 const authentication = require('@feathersjs/authentication-client');
 const errors = require('@feathersjs/errors');
 const io = require('socket.io-client');
+const { waitFor } = require('./wait_for');
 
 const [url, email, password, apiKey, otherEmail, otherPassword] = process.argv.slice(2);
 
@@ -61,18 +62,6 @@ async function exercise(kind) {
   await app.logout();
   if (socket) socket.close();
   return out;
-}
-
-function waitFor(predicate, timeoutMs) {
-  // Resolves once predicate() holds, or after timeoutMs (the caller's checks then say what is missing).
-  return new Promise((resolve) => {
-    const start = Date.now();
-    const tick = () => {
-      if (predicate() || Date.now() - start > timeoutMs) return resolve();
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 async function events() {

@@ -10,6 +10,7 @@ const rest = require('@feathersjs/rest-client');
 const socketio = require('@feathersjs/socketio-client');
 const errors = require('@feathersjs/errors');
 const io = require('socket.io-client');
+const { waitFor } = require('./wait_for');
 
 const url = process.argv[2];
 const MULTI = process.argv[3] || 'items';
@@ -79,17 +80,6 @@ async function exercise(app, tag) {
   out.removeMulti = await items.remove(null, { query: { tag } });
   out.findAfter = await items.find({ query: { tag } });
   return out;
-}
-
-function waitFor(predicate, timeoutMs) {
-  return new Promise((resolve) => {
-    const start = Date.now();
-    const tick = () => {
-      if (predicate() || Date.now() - start > timeoutMs) return resolve();
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
 }
 
 async function main() {
